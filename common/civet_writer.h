@@ -1,0 +1,20 @@
+/*
+ * civet_writer.h - a response writer over a civetweb connection.
+ */
+#ifndef CIVET_WRITER_H
+#define CIVET_WRITER_H
+
+#include <civetweb.h>
+
+#include "response.h"
+
+struct civet_writer {
+    struct response_writer writer;  /* must stay first */
+    struct mg_connection *connection;
+    int status;                     /* what was sent, 0 before that */
+};
+
+/* Binds w to one request's connection. */
+void civet_writer_init(struct civet_writer *w, struct mg_connection *connection);
+
+#endif

@@ -1,0 +1,25 @@
+/*
+ * hi.h - what every stage implements: the GET /hi handler.
+ *
+ * Each stages/NN-name/hi.c defines these three functions and nothing
+ * else is different between stages. The server, the tests, the
+ * benchmarks and the profiles all link against one stage's hi.c.
+ */
+#ifndef HI_H
+#define HI_H
+
+#include "response.h"
+
+/* Prepares the stage's shared state. Returns 0, or -1 after printing why
+ * to stderr. Called once, before any request. */
+int hi_init(void);
+
+/* Answers GET /hi. query is the raw query string, or NULL when the URL had
+ * none. Sends exactly one response to writer. Safe to call from many
+ * threads at once - except where a stage's lesson is that it is not. */
+void hi_handle(struct response_writer *writer, const char *query);
+
+/* Frees what hi_init made. Called once, after the last request. */
+void hi_shutdown(void);
+
+#endif

@@ -1,0 +1,23 @@
+/*
+ * router.c - the one place that knows which paths exist.
+ */
+#include <string.h>
+
+#include "hi.h"
+#include "router.h"
+
+void route_request(struct response_writer *writer, const char *method,
+                   const char *path, const char *query)
+{
+    if (path == NULL || strcmp(path, "/hi") != 0) {
+        respond_error(writer, 404, "404 page not found", NULL);
+        return;
+    }
+    /* RFC 9110 requires a 405 to say which methods would have worked. */
+    if (method == NULL || strcmp(method, "GET") != 0) {
+        respond_error(writer, 405, "405 method not allowed",
+                      "Allow: GET\r\n");
+        return;
+    }
+    hi_handle(writer, query);
+}

@@ -1,0 +1,161 @@
+/*
+ * server.c - the HTTP server around a stage's handler.
+ *
+ * Every stage links this same file: it starts civetweb on 127.0.0.1,
+ * sends each request through route_request(), and stops cleanly on
+ * SIGINT or SIGTERM. Environment:
+ *
+ *   PORT=8080   the port to listen on; 0 lets the kernel pick a free one.
+ *
+ * Exit status: 0 after a signal, 1 when the server cannot start (a busy
+ * port, say), 2 for a bad PORT.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <civetweb.h>
+
+#include "civet_writer.h"
+#include "hi.h"
+#include "router.h"
+
+#define DEFAULT_PORT 8080
+
+/* ============================ Configuration ============================== */
+
+/* Returns the port named by $PORT, DEFAULT_PORT when it is unset, or -1
+ * when it is not a whole number from 0 to 65535. */
+static long port_from_environment(void)
+{
+    const char *text = getenv("PORT");
+    char *end;
+    long port;
+
+    if (text == NULL || *text == '\0')
+        return DEFAULT_PORT;
+    errno = 0;
+    port = strtol(text, &end, 10);
+    if (errno != 0 || *end != '\0' || port < 0 || port > 65535)
+        return -1;
+    return port;
+}
+
+/* ============================ Requests =================================== */
+
+/* civetweb calls this on one of its worker threads for every request.
+ * Returns the status sent, which civetweb only uses for its log. */
+static int handle_request(struct mg_connection *connection, void *unused)
+{
+    const struct mg_request_info *info = mg_get_request_info(connection);
+    struct civet_writer writer;
+
+    (void)unused;
+    civet_writer_init(&writer, connection);
+    route_request(&writer.writer, info->request_method, info->local_uri,
+                  info->query_string);
+    return writer.status ? writer.status : 500;
+}
+
+/* Prints civetweb's own error messages, which are otherwise lost.
+ * Returns 1 to tell civetweb the message was handled. */
+static int log_message(const struct mg_connection *connection, const char *message)
+{
+    (void)connection;
+    fprintf(stderr, "civetweb: %s\n", message);
+    return 1;
+}
+
+/* ============================ Start and stop ============================= */
+
+/* Starts civetweb on 127.0.0.1:port. Returns the context, or NULL after
+ * printing why it could not start (most often: the port is taken). */
+static struct mg_context *start_server(long port)
+{
+    char listen_on[32];
+    char error_text[256] = "";
+    unsigned error_code = 0;
+    struct mg_callbacks callbacks = { .log_message = log_message };
+    struct mg_error_data error = {
+        .code = &error_code, .text = error_text, .text_buffer_size = sizeof error_text,
+    };
+    const char *options[] = {
+        "listening_ports", listen_on,
+        "num_threads", "64",          /* enough for wrk -c50 plus a few */
+        "enable_keep_alive", "yes",
+        "keep_alive_timeout_ms", "5000",
+        "request_timeout_ms", "10000",
+        "tcp_nodelay", "1",           /* see civet_writer.c */
+        NULL,
+    };
+    struct mg_init_data init = { .callbacks = &callbacks, .configuration_options = options };
+    struct mg_context *context;
+
+    snprintf(listen_on, sizeof listen_on, "127.0.0.1:%ld", port);
+    context = mg_start2(&init, &error);
+    if (context == NULL) {
+        fprintf(stderr, "hi: cannot listen on 127.0.0.1:%ld: %s "
+                "(is another server on that port? PORT=0 picks a free one)\n",
+                port, error_text[0] ? error_text : "civetweb gave no reason");
+        return NULL;
+    }
+    mg_set_request_handler(context, "/", handle_request, NULL);
+    return context;
+}
+
+/* Returns the port civetweb really listens on (PORT=0 asks the kernel to
+ * choose), or -1 if it cannot tell. */
+static int listening_port(struct mg_context *context)
+{
+    struct mg_server_port ports[4];
+    int count = mg_get_server_ports(context, 4, ports);
+
+    return count > 0 ? ports[0].port : -1;
+}
+
+int main(void)
+{
+    long port = port_from_environment();
+    struct mg_context *context = NULL;
+    sigset_t stop_signals;
+    int signal_number = 0;
+    int status = 1;
+
+    if (port < 0) {
+        fprintf(stderr, "hi: PORT must be a number from 0 to 65535, not \"%s\"\n",
+                getenv("PORT"));
+        return 2;
+    }
+
+    /* Block the stop signals before civetweb starts its threads, so they
+     * inherit the mask and the signal always reaches sigwait() below. */
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGINT);
+    sigaddset(&stop_signals, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
+
+    if (hi_init() != 0)
+        return 1;
+    mg_init_library(0);
+    context = start_server(port);
+    if (context == NULL)
+        goto cleanup;
+
+    printf("listening on http://127.0.0.1:%d/hi\n", listening_port(context));
+    fflush(stdout);
+
+    while (sigwait(&stop_signals, &signal_number) != 0)
+        ;
+    fprintf(stderr, "hi: %s, stopping\n", signal_number == SIGINT ? "SIGINT" : "SIGTERM");
+    status = 0;
+
+cleanup:
+    if (context != NULL)
+        mg_stop(context);   /* waits for the workers, up to about 2 s */
+    mg_exit_library();
+    hi_shutdown();
+    return status;
+}

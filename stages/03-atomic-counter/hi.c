@@ -1,0 +1,156 @@
+/*
+ * Stage 3: atomic counter.
+ *
+ * ThreadSanitizer reported a data race on visitor_count in stages 1 and 2:
+ * "++visitor_count" is a load, an add and a store, and two worker threads
+ * can interleave them and hand out the same number twice. C11's
+ * <stdatomic.h> makes the increment one indivisible read-modify-write, so
+ * every number is handed out exactly once. No lock is needed.
+ *
+ * Still here: a match data and four heap strings allocated per request.
+ */
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
+#include "hi.h"
+#include "query.h"
+
+/* ============================ Validation ================================= */
+
+/* The pattern from the Go talk. Without PCRE2_UCP, \w is ASCII
+ * [A-Za-z0-9_]. PCRE2_DOLLAR_ENDONLY matters: by default "$" also matches
+ * before a final newline, and "red\n" would pass. */
+#define COLOR_PATTERN "^\\w*$"
+#define COLOR_PATTERN_OPTIONS PCRE2_DOLLAR_ENDONLY
+
+/* Compiled once by hi_init(), then only read. */
+static pcre2_code *color_pattern;
+
+/* Returns 1 when the length bytes at color match the pattern, 0 when they
+ * do not, -1 when pcre2 fails (out of memory). */
+static int color_is_valid(const char *color, size_t length)
+{
+    pcre2_match_data *match;
+    int valid;
+
+    match = pcre2_match_data_create_from_pattern(color_pattern, NULL);
+    if (match == NULL)
+        return -1;
+    valid = pcre2_match(color_pattern, (PCRE2_SPTR)color, length, 0, 0, match, NULL) >= 0;
+    pcre2_match_data_free(match);
+    return valid;
+}
+
+/* ============================ Visitor counter ============================ */
+
+/* Shared by every worker thread; only ever touched atomically. */
+static atomic_ulong visitor_count;
+
+/* Returns this visitor's number: 1, 2, 3, ..., each exactly once.
+ * atomic_fetch_add returns the value before the add, hence the + 1. */
+static unsigned long next_visitor(void)
+{
+    return atomic_fetch_add(&visitor_count, 1) + 1;
+}
+
+/* ============================ Response =================================== */
+
+/* Returns a new heap string holding a then b, or NULL when memory runs out.
+ * Like a + b on Go strings: every join allocates and copies everything. */
+static char *concat(const char *a, const char *b)
+{
+    size_t a_length = strlen(a);
+    size_t b_length = strlen(b);
+    char *joined = malloc(a_length + b_length + 1);
+
+    if (joined == NULL)
+        return NULL;
+    memcpy(joined, a, a_length);
+    memcpy(joined + a_length, b, b_length + 1);
+    return joined;
+}
+
+/* Returns the welcome page for color and visitor as a heap string the
+ * caller frees, or NULL when memory runs out. */
+static char *welcome_page(const char *color, unsigned long visitor)
+{
+    char number[24];
+    char *opening = NULL, *greeting = NULL, *numbered = NULL, *page = NULL;
+
+    snprintf(number, sizeof number, "%lu", visitor);
+    opening = concat("<h1 style='color: ", color);
+    if (opening == NULL)
+        goto cleanup;
+    greeting = concat(opening, "'>Welcome!</h1>You are visitor number ");
+    if (greeting == NULL)
+        goto cleanup;
+    numbered = concat(greeting, number);
+    if (numbered == NULL)
+        goto cleanup;
+    page = concat(numbered, "!");
+
+cleanup:
+    free(numbered);
+    free(greeting);
+    free(opening);
+    return page;
+}
+
+/* ============================ Handler ==================================== */
+
+/* Compiles the pattern. Returns 0, or -1 after printing pcre2's reason. */
+int hi_init(void)
+{
+    PCRE2_SIZE error_offset;
+    int error_code;
+
+    color_pattern = pcre2_compile((PCRE2_SPTR)COLOR_PATTERN, PCRE2_ZERO_TERMINATED,
+                                  COLOR_PATTERN_OPTIONS, &error_code, &error_offset, NULL);
+    if (color_pattern == NULL) {
+        PCRE2_UCHAR reason[128];
+
+        pcre2_get_error_message(error_code, reason, sizeof reason);
+        fprintf(stderr, "hi: cannot compile %s at offset %zu: %s\n",
+                COLOR_PATTERN, (size_t)error_offset, (char *)reason);
+        return -1;
+    }
+    return 0;
+}
+
+void hi_handle(struct response_writer *writer, const char *query)
+{
+    char color[COLOR_MAX + 1];
+    int length = query_color(query, color, sizeof color);
+    int valid = length < 0 ? 0 : color_is_valid(color, (size_t)length);
+    char *page;
+
+    if (valid == 0) {
+        respond_error(writer, 400, "Optional color is invalid", NULL);
+        return;
+    }
+    page = valid < 0 ? NULL : welcome_page(color, next_visitor());
+    if (page == NULL) {
+        respond_error(writer, 500, "500 internal server error", NULL);
+        return;
+    }
+
+    struct response response = {
+        .status = 200,
+        .content_type = "text/html; charset=utf-8",
+        .body = page,
+        .body_length = strlen(page),
+    };
+    writer->send(writer, &response);
+    free(page);
+}
+
+void hi_shutdown(void)
+{
+    pcre2_code_free(color_pattern);
+    color_pattern = NULL;
+}

@@ -1,0 +1,166 @@
+/*
+ * Stage 5: a match data per thread, and JIT.
+ *
+ * Stage 4's contention profile points at shared_match_lock: with two or
+ * more workers, requests queue for the one match data. Here each thread
+ * gets its own, made on its first request and kept in thread-specific
+ * storage, so no request ever waits for another and no lock is left on
+ * the request path. Still no allocations after a thread's first request.
+ *
+ * With the lock gone, the match itself is the largest cost left, so the
+ * pattern is also compiled to machine code by pcre2's JIT.
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
+#include "hi.h"
+#include "query.h"
+
+/* ============================ Validation ================================= */
+
+/* The pattern from the Go talk. Without PCRE2_UCP, \w is ASCII
+ * [A-Za-z0-9_]. PCRE2_DOLLAR_ENDONLY matters: by default "$" also matches
+ * before a final newline, and "red\n" would pass. */
+#define COLOR_PATTERN "^\\w*$"
+#define COLOR_PATTERN_OPTIONS PCRE2_DOLLAR_ENDONLY
+
+/* Compiled once by hi_init(), then only read. */
+static pcre2_code *color_pattern;
+
+/* Each thread's own match data. The key's destructor frees it when the
+ * thread exits. */
+static pthread_key_t thread_match_key;
+
+/* The key's destructor: pthreads calls it with the thread's match data. */
+static void free_thread_match(void *match)
+{
+    pcre2_match_data_free(match);
+}
+
+/* Returns the calling thread's match data, made on its first call, or
+ * NULL when memory runs out. Only that first call allocates. */
+static pcre2_match_data *thread_match(void)
+{
+    pcre2_match_data *match = pthread_getspecific(thread_match_key);
+
+    if (match != NULL)
+        return match;
+    match = pcre2_match_data_create_from_pattern(color_pattern, NULL);
+    if (match != NULL && pthread_setspecific(thread_match_key, match) != 0) {
+        pcre2_match_data_free(match);
+        match = NULL;
+    }
+    return match;
+}
+
+/* Returns 1 when the length bytes at color match the pattern, 0 when they
+ * do not, -1 when pcre2 fails (out of memory). No thread waits here.
+ * pcre2_match() runs the JIT-compiled code when hi_init() made it. */
+static int color_is_valid(const char *color, size_t length)
+{
+    pcre2_match_data *match = thread_match();
+
+    if (match == NULL)
+        return -1;
+    return pcre2_match(color_pattern, (PCRE2_SPTR)color, length, 0, 0,
+                       match, NULL) >= 0;
+}
+
+/* ============================ Visitor counter ============================ */
+
+/* Shared by every worker thread; only ever touched atomically. */
+static atomic_ulong visitor_count;
+
+/* Returns this visitor's number: 1, 2, 3, ..., each exactly once.
+ * atomic_fetch_add returns the value before the add, hence the + 1. */
+static unsigned long next_visitor(void)
+{
+    return atomic_fetch_add(&visitor_count, 1) + 1;
+}
+
+/* ============================ Response =================================== */
+
+/* The longest page: 64 color bytes, 20 digits and the fixed text. */
+#define PAGE_MAX 160
+
+/* Formats the welcome page for color and visitor into page, which holds
+ * PAGE_MAX bytes. Returns the page's length, or -1 if it did not fit. */
+static int welcome_page(char *page, const char *color, unsigned long visitor)
+{
+    int length = snprintf(page, PAGE_MAX,
+                          "<h1 style='color: %s'>Welcome!</h1>You are visitor number %lu!",
+                          color, visitor);
+
+    return length < 0 || length >= PAGE_MAX ? -1 : length;
+}
+
+/* ============================ Handler ==================================== */
+
+/* Compiles the pattern. Returns 0, or -1 after printing pcre2's reason. */
+int hi_init(void)
+{
+    PCRE2_SIZE error_offset;
+    int error_code;
+
+    color_pattern = pcre2_compile((PCRE2_SPTR)COLOR_PATTERN, PCRE2_ZERO_TERMINATED,
+                                  COLOR_PATTERN_OPTIONS, &error_code, &error_offset, NULL);
+    if (color_pattern == NULL) {
+        PCRE2_UCHAR reason[128];
+
+        pcre2_get_error_message(error_code, reason, sizeof reason);
+        fprintf(stderr, "hi: cannot compile %s at offset %zu: %s\n",
+                COLOR_PATTERN, (size_t)error_offset, (char *)reason);
+        return -1;
+    }
+    /* A CPU without JIT support still matches, only more slowly. */
+    error_code = pcre2_jit_compile(color_pattern, PCRE2_JIT_COMPLETE);
+    if (error_code != 0)
+        fprintf(stderr, "hi: pcre2 JIT unavailable (%d), matching interpreted\n",
+                error_code);
+    if (pthread_key_create(&thread_match_key, free_thread_match) != 0) {
+        fprintf(stderr, "hi: cannot create a thread-specific key\n");
+        return -1;
+    }
+    return 0;
+}
+
+void hi_handle(struct response_writer *writer, const char *query)
+{
+    char color[COLOR_MAX + 1];
+    char page[PAGE_MAX];
+    int length = query_color(query, color, sizeof color);
+    int valid = length < 0 ? 0 : color_is_valid(color, (size_t)length);
+    int page_length;
+
+    if (valid == 0) {
+        respond_error(writer, 400, "Optional color is invalid", NULL);
+        return;
+    }
+    page_length = valid < 0 ? -1 : welcome_page(page, color, next_visitor());
+    if (page_length < 0) {
+        respond_error(writer, 500, "500 internal server error", NULL);
+        return;
+    }
+
+    struct response response = {
+        .status = 200,
+        .content_type = "text/html; charset=utf-8",
+        .body = page,
+        .body_length = (size_t)page_length,
+    };
+    writer->send(writer, &response);
+}
+
+void hi_shutdown(void)
+{
+    /* Other threads freed theirs on exit; this one's is still here. */
+    free_thread_match(pthread_getspecific(thread_match_key));
+    pthread_setspecific(thread_match_key, NULL);
+    pthread_key_delete(thread_match_key);
+    pcre2_code_free(color_pattern);
+    color_pattern = NULL;
+}

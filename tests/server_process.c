@@ -1,0 +1,184 @@
+/*
+ * server_process.c - see server_process.h.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "server_process.h"
+
+#define START_SECONDS 20
+#define STOP_SECONDS 20
+
+/* Returns milliseconds on a monotonic clock. */
+static long long now_ms(void)
+{
+    struct timespec t;
+
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* Reads one line from fd into line (size bytes) within seconds. Returns 0,
+ * or -1 on a timeout or end of file. */
+static int read_line(int fd, char *line, size_t size, int seconds)
+{
+    long long deadline = now_ms() + seconds * 1000LL;
+    size_t used = 0;
+
+    while (used + 1 < size) {
+        struct pollfd ready = { .fd = fd, .events = POLLIN };
+        long long left = deadline - now_ms();
+        char c;
+
+        if (left <= 0 || poll(&ready, 1, (int)left) <= 0)
+            break;
+        if (read(fd, &c, 1) != 1)
+            break;
+        if (c == '\n') {
+            line[used] = '\0';
+            return 0;
+        }
+        line[used++] = c;
+    }
+    line[used] = '\0';
+    return -1;
+}
+
+int server_start(struct server_process *server, const char *binary, const char *port_text)
+{
+    const char *temporary = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+    int output[2];
+    int error_fd;
+
+    memset(server, 0, sizeof *server);
+    server->pid = -1;
+    snprintf(server->stderr_path, sizeof server->stderr_path,
+             "%s/hi-server-stderr-XXXXXX", temporary);
+    error_fd = mkstemp(server->stderr_path);
+    if (error_fd < 0 || pipe(output) != 0)
+        return -1;
+
+    server->pid = fork();
+    if (server->pid == 0) {
+        dup2(output[1], STDOUT_FILENO);
+        dup2(error_fd, STDERR_FILENO);
+        close(output[0]);
+        close(output[1]);
+        close(error_fd);
+        setenv("PORT", port_text, 1);
+        execl(binary, binary, (char *)NULL);
+        fprintf(stderr, "cannot run %s: %s\n", binary, strerror(errno));
+        _exit(127);
+    }
+    close(output[1]);
+    close(error_fd);
+    if (server->pid < 0) {
+        close(output[0]);
+        return -1;
+    }
+
+    int got_line = read_line(output[0], server->first_line,
+                             sizeof server->first_line, START_SECONDS) == 0;
+    close(output[0]);   /* the server prints nothing after that line */
+    if (got_line && sscanf(server->first_line, "listening on http://127.0.0.1:%d/hi",
+                           &server->port) == 1 && server->port > 0)
+        return 0;
+    /* It failed to start. If it already exited, SIGKILL leaves its exit
+     * status as it was; if it hangs, SIGKILL ends it. */
+    server->exit_status = server_stop(server, SIGKILL);
+    return -1;
+}
+
+int server_wait(struct server_process *server, int seconds)
+{
+    long long deadline = now_ms() + seconds * 1000LL;
+    int status;
+
+    if (server->pid <= 0)
+        return -1;
+    for (;;) {
+        pid_t done = waitpid(server->pid, &status, WNOHANG);
+
+        if (done == server->pid)
+            break;
+        if (done < 0 || now_ms() > deadline) {
+            kill(server->pid, SIGKILL);
+            waitpid(server->pid, &status, 0);
+            server->pid = -1;
+            return -1;
+        }
+        nanosleep(&(struct timespec){ .tv_nsec = 10 * 1000 * 1000 }, NULL);
+    }
+    server->pid = -1;
+    if (WIFEXITED(status))
+        return WEXITSTATUS(status);
+    return 128 + WTERMSIG(status);
+}
+
+int server_stop(struct server_process *server, int signal_number)
+{
+    if (server->pid <= 0)
+        return -1;
+    kill(server->pid, signal_number);
+    return server_wait(server, STOP_SECONDS);
+}
+
+/* Returns a malloc'ed, NUL-terminated copy of the file at path, or NULL. */
+static char *read_file(const char *path)
+{
+    FILE *file = fopen(path, "r");
+    char *text = NULL;
+    long size;
+
+    if (file == NULL)
+        return NULL;
+    if (fseek(file, 0, SEEK_END) == 0 && (size = ftell(file)) >= 0 &&
+        fseek(file, 0, SEEK_SET) == 0 && (text = malloc((size_t)size + 1)) != NULL) {
+        size_t got = fread(text, 1, (size_t)size, file);
+
+        text[got] = '\0';
+    }
+    fclose(file);
+    return text;
+}
+
+char *server_stderr(const struct server_process *server)
+{
+    return read_file(server->stderr_path);
+}
+
+int run_program(const char *binary, int seconds, char **output)
+{
+    const char *temporary = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+    struct server_process program = { .pid = -1 };
+    int output_fd, status;
+
+    *output = NULL;
+    snprintf(program.stderr_path, sizeof program.stderr_path,
+             "%s/hi-program-output-XXXXXX", temporary);
+    output_fd = mkstemp(program.stderr_path);
+    if (output_fd < 0)
+        return -1;
+    program.pid = fork();
+    if (program.pid == 0) {
+        dup2(output_fd, STDOUT_FILENO);
+        dup2(output_fd, STDERR_FILENO);
+        close(output_fd);
+        execl(binary, binary, (char *)NULL);
+        fprintf(stderr, "cannot run %s: %s\n", binary, strerror(errno));
+        _exit(127);
+    }
+    close(output_fd);
+    status = server_wait(&program, seconds);
+    *output = read_file(program.stderr_path);
+    unlink(program.stderr_path);
+    return status;
+}

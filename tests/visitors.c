@@ -1,0 +1,182 @@
+/*
+ * visitors.c - see visitors.h.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "hi.h"
+#include "http_client.h"
+#include "visitors.h"
+
+/* ============================ Pages ====================================== */
+
+int expected_page(char *page, size_t size, const char *color, unsigned long visitor)
+{
+    return snprintf(page, size,
+                    "<h1 style='color: %s'>Welcome!</h1>You are visitor number %lu!",
+                    color, visitor);
+}
+
+unsigned long visitor_in_page(const char *body, size_t length, const char *color)
+{
+    static const char marker[] = "You are visitor number ";
+    char expected[256];
+    const char *at = strstr(body, marker);
+    unsigned long visitor;
+
+    if (at == NULL)
+        return 0;
+    visitor = strtoul(at + sizeof marker - 1, NULL, 10);
+    /* Rebuild the page from the number and compare every byte. */
+    if (visitor == 0 ||
+        (size_t)expected_page(expected, sizeof expected, color, visitor) != length ||
+        memcmp(expected, body, length) != 0)
+        return 0;
+    return visitor;
+}
+
+/* ============================ Numbering ================================== */
+
+/* qsort's comparison for unsigned longs. */
+static int compare_numbers(const void *a, const void *b)
+{
+    unsigned long x = *(const unsigned long *)a, y = *(const unsigned long *)b;
+
+    return (x > y) - (x < y);
+}
+
+void check_numbering(const unsigned long *numbers, size_t count, struct numbering *result)
+{
+    unsigned long *sorted = malloc(count * sizeof *sorted);
+    size_t valid = 0;
+
+    memset(result, 0, sizeof *result);
+    result->count = count;
+    if (sorted == NULL) {
+        result->invalid = count;
+        return;
+    }
+    for (size_t i = 0; i < count; i++) {
+        if (numbers[i] == 0)
+            result->invalid++;
+        else
+            sorted[valid++] = numbers[i];
+    }
+    qsort(sorted, valid, sizeof *sorted, compare_numbers);
+    if (valid > 0) {
+        result->lowest = sorted[0];
+        result->highest = sorted[valid - 1];
+    }
+    for (size_t i = 1; i < valid; i++) {
+        if (sorted[i] == sorted[i - 1])
+            result->duplicates++;
+        else
+            result->missing += sorted[i] - sorted[i - 1] - 1;
+    }
+    free(sorted);
+}
+
+/* ============================ Parallel calls ============================= */
+
+struct worker {
+    pthread_t thread;
+    pthread_barrier_t *start;   /* released once every worker is ready */
+    int port;                   /* live server port, or 0 for the handler */
+    int requests;
+    unsigned long *numbers;     /* this worker's slice */
+    int failed;
+};
+
+/* Thread body for handle_in_parallel(). */
+static void *handle_worker(void *argument)
+{
+    struct worker *worker = argument;
+    struct recorder recorder;
+
+    recorder_init(&recorder);
+    pthread_barrier_wait(worker->start);
+    for (int i = 0; i < worker->requests; i++) {
+        recorder_reset(&recorder);
+        hi_handle(&recorder.writer, "color=red");
+        worker->numbers[i] = recorder.status == 200
+            ? visitor_in_page(recorder.body, recorder.body_length, "red") : 0;
+    }
+    return NULL;
+}
+
+/* Thread body for fetch_in_parallel(): one keep-alive connection. */
+static void *fetch_worker(void *argument)
+{
+    static const char request[] = "GET /hi?color=red HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+    struct worker *worker = argument;
+    struct http_response *response = malloc(sizeof *response);
+    int fd = http_connect(worker->port);
+
+    pthread_barrier_wait(worker->start);
+    worker->failed = fd < 0 || response == NULL;
+    for (int i = 0; i < worker->requests && !worker->failed; i++) {
+        if (http_send(fd, request, sizeof request - 1) != 0 ||
+            http_read_response(fd, response) != 0) {
+            worker->failed = 1;
+            break;
+        }
+        worker->numbers[i] = response->status == 200
+            ? visitor_in_page(response->body, response->body_length, "red") : 0;
+    }
+    if (fd >= 0)
+        close(fd);
+    free(response);
+    return NULL;
+}
+
+/* Runs threads workers of body and waits for them. Returns 0, or -1 if a
+ * thread could not start or a worker failed. */
+static int run_workers(void *(*body)(void *), int port, int threads, int requests,
+                       unsigned long *numbers)
+{
+    struct worker *workers = calloc((size_t)threads, sizeof *workers);
+    pthread_barrier_t start;
+    int started = 0, result = -1;
+
+    if (workers == NULL)
+        return -1;
+    memset(numbers, 0, (size_t)threads * (size_t)requests * sizeof *numbers);
+    pthread_barrier_init(&start, NULL, (unsigned)threads);
+    for (; started < threads; started++) {
+        struct worker *worker = &workers[started];
+
+        worker->start = &start;
+        worker->port = port;
+        worker->requests = requests;
+        worker->numbers = numbers + (size_t)started * (size_t)requests;
+        if (pthread_create(&worker->thread, NULL, body, worker) != 0)
+            break;
+    }
+    if (started < threads) {
+        /* The barrier would wait forever for the missing threads. */
+        fprintf(stderr, "could not start thread %d of %d\n", started + 1, threads);
+        exit(1);
+    }
+    result = 0;
+    for (int i = 0; i < threads; i++) {
+        pthread_join(workers[i].thread, NULL);
+        if (workers[i].failed)
+            result = -1;
+    }
+    pthread_barrier_destroy(&start);
+    free(workers);
+    return result;
+}
+
+int handle_in_parallel(int threads, int requests, unsigned long *numbers)
+{
+    return run_workers(handle_worker, 0, threads, requests, numbers);
+}
+
+int fetch_in_parallel(int port, int clients, int requests, unsigned long *numbers)
+{
+    return run_workers(fetch_worker, port, clients, requests, numbers);
+}
