@@ -132,6 +132,11 @@ run-$(1): $(OUT)/stage$(1)/server
 endef
 $(foreach n,$(ALL_STAGES),$(eval $(call STAGE_RULES,$(n))))
 
+# ============================ Work in progress ================================
+# Each area (bench, profile, slides, reliability) is developed in its own
+# mk/NAME.mk and merged into this file when finished.
+-include $(sort $(wildcard mk/*.mk))
+
 # ============================ Attendee targets ================================
 
 .PHONY: $(addprefix stage,$(ALL_STAGES)) test race run build clean help
@@ -151,7 +156,7 @@ run: run-$(ONE_STAGE)
 clean:
 	rm -rf $(OUT)
 
-help:
+help::
 	@echo "Profiling & Optimizing in C"
 	@echo
 	@echo "  make run                  stage 1's server on http://127.0.0.1:$(PORT)/hi (PORT= to move it)"
