@@ -1,0 +1,147 @@
+/*
+ * bench_hi.c - the benchmarks every stage runs (`make stageN bench`).
+ *
+ * BenchmarkHi and BenchmarkHiParallel call the stage's handler through the
+ * router and the recorder, exactly as a request would reach it, without
+ * a socket. The BenchmarkVisitCount* family does not depend on the stage:
+ * it prices three ways of counting visitors from many threads at once.
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+
+#include "bench.h"
+#include "hi.h"
+#include "router.h"
+
+/* ============================ The handler ================================ */
+
+/* One request after another on one thread. */
+static void BenchmarkHi(struct bench *b)
+{
+    struct recorder recorder;
+
+    recorder_init(&recorder);
+    bench_reset_timer(b);
+    for (long i = 0; i < b->n; i++) {
+        recorder_reset(&recorder);
+        route_request(&recorder.writer, "GET", "/hi", "color=red");
+    }
+    bench_keep(recorder.body);
+}
+
+/* Each worker thread's loop: its own recorder, the shared handler. */
+static void hi_parallel_body(struct bench_parallel *p)
+{
+    struct recorder recorder;
+
+    recorder_init(&recorder);
+    while (bench_next(p)) {
+        recorder_reset(&recorder);
+        route_request(&recorder.writer, "GET", "/hi", "color=red");
+    }
+    bench_keep(recorder.body);
+}
+
+/* Requests on every CPU at once: where shared state and locks show up. */
+static void BenchmarkHiParallel(struct bench *b)
+{
+    bench_run_parallel(b, hi_parallel_body);
+}
+
+/* ============================ Counting visitors ========================== */
+
+/* Each shared counter gets a cache line of its own, so that where the
+ * linker happens to place it (next to which other variable) cannot change
+ * the numbers from one stage's binary to the next. */
+#define CACHE_LINE 64
+
+static struct {
+    _Alignas(CACHE_LINE) pthread_mutex_t lock;
+    unsigned long count;
+} locked_counter = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+/* A plain counter behind a mutex: correct, but every increment is a lock
+ * and an unlock, and the threads queue for it. */
+static void count_with_mutex(struct bench_parallel *p)
+{
+    while (bench_next(p)) {
+        pthread_mutex_lock(&locked_counter.lock);
+        locked_counter.count++;
+        pthread_mutex_unlock(&locked_counter.lock);
+    }
+}
+
+static void BenchmarkVisitCountMutex(struct bench *b)
+{
+    bench_run_parallel(b, count_with_mutex);
+}
+
+static _Alignas(CACHE_LINE) atomic_ulong atomic_count;
+
+/* One atomic add: no lock, but the cache line still moves between CPUs
+ * on every increment. */
+static void count_with_atomic(struct bench_parallel *p)
+{
+    while (bench_next(p))
+        atomic_fetch_add_explicit(&atomic_count, 1, memory_order_relaxed);
+}
+
+static void BenchmarkVisitCountAtomic(struct bench *b)
+{
+    bench_run_parallel(b, count_with_atomic);
+}
+
+/* One counter per thread, each on its own 64-byte cache line, added up
+ * only when somebody asks for the total. Nothing is shared while counting
+ * (but a total read mid-count is only approximate). */
+struct padded_count {
+    _Alignas(CACHE_LINE) atomic_ulong count;
+};
+
+#define MAX_COUNTERS 64
+static struct padded_count thread_counts[MAX_COUNTERS];
+static _Alignas(CACHE_LINE) atomic_int next_counter;
+
+static void count_per_thread(struct bench_parallel *p)
+{
+    int slot = atomic_fetch_add(&next_counter, 1) % MAX_COUNTERS;
+    atomic_ulong *mine = &thread_counts[slot].count;
+
+    while (bench_next(p)) {
+        /* Only this thread writes its slot: a relaxed load and store
+         * suffice, no read-modify-write crosses CPUs. */
+        unsigned long value = atomic_load_explicit(mine, memory_order_relaxed);
+
+        atomic_store_explicit(mine, value + 1, memory_order_relaxed);
+    }
+}
+
+static void BenchmarkVisitCountPerThread(struct bench *b)
+{
+    bench_run_parallel(b, count_per_thread);
+}
+
+/* ============================ Main ======================================= */
+
+#ifndef STAGE_NAME
+#define STAGE_NAME "stage"
+#endif
+
+int main(void)
+{
+    static const struct benchmark benchmarks[] = {
+        { "BenchmarkHi", BenchmarkHi },
+        { "BenchmarkHiParallel", BenchmarkHiParallel },
+        { "BenchmarkVisitCountMutex", BenchmarkVisitCountMutex },
+        { "BenchmarkVisitCountAtomic", BenchmarkVisitCountAtomic },
+        { "BenchmarkVisitCountPerThread", BenchmarkVisitCountPerThread },
+    };
+    int status;
+
+    if (hi_init() != 0)
+        return 1;
+    status = bench_main(benchmarks, sizeof benchmarks / sizeof benchmarks[0], STAGE_NAME);
+    hi_shutdown();
+    return status;
+}

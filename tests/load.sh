@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# load.sh SERVER - drive one stage's live server with wrk on loopback.
+#
+# Starts SERVER on a free port (PORT=0), runs wrk against /hi?color=red for
+# a bounded time, stops the server with SIGTERM and prints wrk's report
+# followed by one summary line that tools can read:
+#
+#   load: 48210.55 req/s  p50 0.89 ms  p90 1.71 ms  p99 3.02 ms
+#
+# Environment: DURATION (5s), WRK_THREADS (2), WRK_CONNECTIONS (50).
+set -euo pipefail
+
+server=${1:?usage: load.sh SERVER-BINARY}
+duration=${DURATION:-5s}
+threads=${WRK_THREADS:-2}
+connections=${WRK_CONNECTIONS:-50}
+
+command -v wrk >/dev/null || { echo "load: wrk is not installed; run: make deps" >&2; exit 1; }
+[ -x "$server" ] || { echo "load: no server binary at $server" >&2; exit 1; }
+
+work=$(mktemp -d)
+PORT=0 "$server" >"$work/stdout" 2>"$work/stderr" &
+server_pid=$!
+cleanup() {
+    kill -TERM "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+# The server prints "listening on http://127.0.0.1:PORT/hi" once it is up.
+port=""
+for _ in $(seq 100); do
+    port=$(sed -n 's|^listening on http://127\.0\.0\.1:\([0-9]*\)/hi$|\1|p' "$work/stdout")
+    [ -n "$port" ] && break
+    if ! kill -0 "$server_pid" 2>/dev/null; then
+        echo "load: the server exited before listening:" >&2
+        cat "$work/stderr" >&2
+        exit 1
+    fi
+    sleep 0.1
+done
+[ -n "$port" ] || { echo "load: the server did not start within 10 s" >&2; exit 1; }
+
+echo "wrk -t$threads -c$connections -d$duration --latency http://127.0.0.1:$port/hi?color=red"
+wrk -t"$threads" -c"$connections" -d"$duration" --latency \
+    "http://127.0.0.1:$port/hi?color=red" | tee "$work/wrk"
+
+# A load test that got errors measured the errors, not the server.
+if grep -q 'Non-2xx or 3xx responses' "$work/wrk"; then
+    echo "load: FAIL: the server answered some requests with errors" >&2
+    exit 1
+fi
+
+# wrk prints latencies as 812.00us, 1.20ms or 1.01s: convert all to ms.
+awk '
+    function ms(text) {
+        if (text ~ /us$/) return text / 1000
+        if (text ~ /ms$/) return text + 0
+        if (text ~ /s$/)  return text * 1000
+        return text + 0
+    }
+    /^ +50%/ { p50 = ms($2) }
+    /^ +90%/ { p90 = ms($2) }
+    /^ +99%/ { p99 = ms($2) }
+    /^Requests\/sec:/ { rps = $2 }
+    END {
+        if (rps == "") { print "load: wrk printed no Requests/sec" > "/dev/stderr"; exit 1 }
+        printf "load: %.2f req/s  p50 %.2f ms  p90 %.2f ms  p99 %.2f ms\n", rps, p50, p90, p99
+    }' "$work/wrk"
