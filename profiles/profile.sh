@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# profile.sh KIND BINARY OUTDIR - record one profile and draw it.
+#
+#   cpu     BINARY is a benchmark linked with gperftools' libprofiler
+#   mem     BINARY is a benchmark linked with tcmalloc (heap profiler)
+#   block   BINARY is a benchmark; CONTENTION_LIB is profiles' preload library
+#   server  BINARY is a server linked with libprofiler, driven by wrk
+#
+# Each kind writes text reports (top, top --cum, ...) and a call-graph PNG
+# into OUTDIR and prints their paths. A profile without samples is an
+# error, said plainly, except where "nothing to see" is the finding
+# (a contention profile of lock-free code).
+set -euo pipefail
+
+kind=${1:?usage: profile.sh cpu|mem|block|server BINARY OUTDIR}
+binary=${2:?binary}
+outdir=${3:?outdir}
+benchtime=${BENCHTIME:-2s}
+
+need() {
+    command -v "$1" >/dev/null || { echo "profile: $1 is not installed; run: make deps ($2)" >&2; exit 1; }
+}
+need google-pprof google-perftools
+need dot graphviz
+mkdir -p "$outdir"
+written=()
+
+# pprof_report NAME PROFILE FLAGS... : NAME-top.txt, NAME-top-cum.txt, NAME.png
+pprof_report() {
+    local name=$1 profile=$2
+    shift 2
+    google-pprof --text --nodecount=30 "$@" "$binary" "$profile" >"$outdir/$name-top.txt" 2>/dev/null
+    google-pprof --text --cum --nodecount=30 "$@" "$binary" "$profile" >"$outdir/$name-top-cum.txt" 2>/dev/null
+    google-pprof --dot --nodecount=40 "$@" "$binary" "$profile" 2>/dev/null | dot -Tpng -o "$outdir/$name.png"
+    written+=("$outdir/$name-top.txt" "$outdir/$name-top-cum.txt" "$outdir/$name.png")
+}
+
+# samples FILE : the N of "Total: N samples" (or MB) in a pprof text report.
+samples() {
+    sed -n 's/^Total: \([0-9.]*\).*/\1/p' "$1" | head -1
+}
+
+# A contention profile of code that never waited has nothing to draw:
+# say so in the text report and in a one-node picture.
+empty_picture() {
+    local name=$1 message=$2
+    echo "$message" >"$outdir/$name-top.txt"
+    cp "$outdir/$name-top.txt" "$outdir/$name-top-cum.txt"
+    printf 'digraph empty { node [shape=box, fontsize=20]; "%s"; }\n' "$message" \
+        | dot -Tpng -o "$outdir/$name.png"
+    written+=("$outdir/$name-top.txt" "$outdir/$name-top-cum.txt" "$outdir/$name.png")
+}
+
+case "$kind" in
+cpu)
+    rm -f "$outdir/cpu.prof"
+    CPUPROFILE="$outdir/cpu.prof" CPUPROFILE_FREQUENCY=${CPUPROFILE_FREQUENCY:-1000} \
+        BENCH=${BENCH:-'^BenchmarkHi$'} BENCHTIME=$benchtime COUNT=1 "$binary"
+    [ -s "$outdir/cpu.prof" ] || { echo "profile: no CPU profile was written (is libprofiler linked?)" >&2; exit 1; }
+    pprof_report cpu "$outdir/cpu.prof"
+    total=$(samples "$outdir/cpu-top.txt")
+    [ -n "$total" ] && [ "$total" != 0 ] || { echo "profile: the CPU profile has no samples" >&2; exit 1; }
+    google-pprof --list=hi_handle "$binary" "$outdir/cpu.prof" >"$outdir/cpu-list-hi_handle.txt" 2>/dev/null
+    # The hottest function of our own code, by flat samples: disassemble it.
+    hot=$(awk 'NR == FNR { if ($2 ~ /^[Tt]$/) ours[$3] = 1; next }
+               $6 in ours { print $6; exit }' <(nm "$binary") "$outdir/cpu-top.txt")
+    hot=${hot:-hi_handle}
+    google-pprof --disasm="$hot" "$binary" "$outdir/cpu.prof" >"$outdir/cpu-disasm.txt" 2>/dev/null
+    written+=("$outdir/cpu-list-hi_handle.txt" "$outdir/cpu-disasm.txt ($hot)")
+    ;;
+mem)
+    rm -f "$outdir"/heap.*.heap
+    HEAPPROFILE="$outdir/heap" BENCH=${BENCH:-'^BenchmarkHi$'} BENCHTIME=${BENCHTIME:-200000x} \
+        COUNT=1 "$binary"
+    # tcmalloc dumps as it goes; only the last dump holds all of the run.
+    last=$(ls -1v "$outdir"/heap.*.heap 2>/dev/null | tail -1)
+    [ -n "$last" ] || { echo "profile: no heap profile was written (is tcmalloc linked?)" >&2; exit 1; }
+    cp "$last" "$outdir/mem.prof"
+    pprof_report mem "$outdir/mem.prof" --alloc_space
+    if ! grep -q ' hi_handle' "$outdir/mem-top-cum.txt"; then
+        echo "note: hi_handle allocated nothing; what is listed was allocated at start-up" \
+            | tee -a "$outdir/mem-top.txt"
+    fi
+    ;;
+block)
+    lib=${CONTENTION_LIB:?set CONTENTION_LIB to the preload library}
+    rm -f "$outdir/block.prof"
+    CONTENTION_PROFILE="$outdir/block.prof" LD_PRELOAD="$lib" \
+        BENCH=${BENCH:-'^BenchmarkHiParallel$'} BENCHTIME=${BENCHTIME:-1s} COUNT=1 "$binary"
+    [ -s "$outdir/block.prof" ] || { echo "profile: no contention profile was written" >&2; exit 1; }
+    if ! grep -q ' @ ' "$outdir/block.prof"; then
+        empty_picture block "no mutex contention recorded: no thread ever waited for a lock"
+    else
+        # The graph weighs stacks by time spent waiting, like Go's
+        # blockprofile; the counts of waits go into a text report beside it.
+        pprof_report block "$outdir/block.prof"
+        google-pprof --text --contentions "$binary" "$outdir/block.prof" \
+            >"$outdir/block-contentions.txt" 2>/dev/null
+        written+=("$outdir/block-contentions.txt")
+    fi
+    ;;
+server)
+    need wrk wrk
+    rm -f "$outdir/server.prof"
+    CPUPROFILE="$outdir/server.prof" CPUPROFILE_FREQUENCY=${CPUPROFILE_FREQUENCY:-1000} \
+        DURATION=${DURATION:-5s} "$(dirname "$0")/../tests/load.sh" "$binary" | tail -1
+    [ -s "$outdir/server.prof" ] || { echo "profile: the server wrote no profile (did it stop cleanly?)" >&2; exit 1; }
+    pprof_report server "$outdir/server.prof"
+    ;;
+*)
+    echo "profile: unknown kind $kind (cpu, mem, block or server)" >&2
+    exit 2
+    ;;
+esac
+
+total=$(samples "$outdir/$kind-top.txt" 2>/dev/null || true)
+echo "--- $kind profile of $binary${total:+ ($total total)}"
+head -n 16 "$outdir/$kind-top.txt"
+echo "wrote:"
+printf '  %s\n' "${written[@]}"
