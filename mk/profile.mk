@@ -1,5 +1,5 @@
 # ============================ Profiles ========================================
-PACKAGES += google-perftools libgoogle-perftools-dev graphviz gcovr
+PACKAGES += google-perftools libgoogle-perftools-dev graphviz gcovr file
 
 PROFILE_OUT := profiles/out
 PROFILER_LIBS := -Wl,--no-as-needed -lprofiler -Wl,--as-needed
@@ -73,3 +73,38 @@ $(foreach n,$(ALL_STAGES),$(eval $(call COVER_RULES,$(n))))
 
 .PHONY: cover
 cover: $(addprefix cover-,$(or $(SELECTED),1))
+
+# ============================ Smoke run inside `make test` ====================
+# Each profile kind once, briefly, into out/profile-smoke/; each check
+# looks for the function the lesson is about, so a broken pipeline fails.
+SMOKE_OUT := $(OUT)/profile-smoke
+
+# expect_in FILE PATTERN WHAT: fail unless FILE exists and contains PATTERN.
+expect_in = grep -q '$(2)' $(1) || { echo "FAIL: $(3): '$(2)' not in $(1)"; exit 1; }
+
+.PHONY: profile-smoke
+profile-smoke: $(OUT)/stage1/bench-cpu $(OUT)/stage1/bench-heap $(OUT)/stage4/bench-cpu \
+               $(OUT)/stage5/server-cpu $(CONTENTION_LIB)
+	@echo "--- profile smoke run: cpu and mem (stage 1), block (stage 4), server (stage 5)"
+	@rm -rf $(SMOKE_OUT)
+	@BENCHTIME=0.5s profiles/profile.sh cpu $(OUT)/stage1/bench-cpu $(SMOKE_OUT)/cpu >$(SMOKE_OUT).log 2>&1 \
+	  || { cat $(SMOKE_OUT).log; exit 1; }
+	@$(call expect_in,$(SMOKE_OUT)/cpu/cpu-top-cum.txt,pcre2_compile,stage 1 CPU profile)
+	@BENCHTIME=5000x profiles/profile.sh mem $(OUT)/stage1/bench-heap $(SMOKE_OUT)/mem >>$(SMOKE_OUT).log 2>&1 \
+	  || { cat $(SMOKE_OUT).log; exit 1; }
+	@$(call expect_in,$(SMOKE_OUT)/mem/mem-top.txt,pcre2_match,stage 1 allocation profile)
+	@BENCHTIME=0.3s CONTENTION_LIB=$(CONTENTION_LIB) profiles/profile.sh block $(OUT)/stage4/bench-cpu \
+	  $(SMOKE_OUT)/block >>$(SMOKE_OUT).log 2>&1 || { cat $(SMOKE_OUT).log; exit 1; }
+	@$(call expect_in,$(SMOKE_OUT)/block/block-top.txt,color_is_valid,stage 4 contention profile)
+	@DURATION=2s profiles/profile.sh server $(OUT)/stage5/server-cpu $(SMOKE_OUT)/server >>$(SMOKE_OUT).log 2>&1 \
+	  || { cat $(SMOKE_OUT).log; exit 1; }
+	@$(call expect_in,$(SMOKE_OUT)/server/server-top-cum.txt,handle_request,stage 5 server profile)
+	@for png in cpu/cpu mem/mem block/block server/server; do \
+	  file $(SMOKE_OUT)/$$png.png | grep -q 'PNG image' || { echo "FAIL: no PNG at $(SMOKE_OUT)/$$png.png"; exit 1; }; \
+	done
+	@echo "profile smoke run: 4 profiles drawn, each showing its expected function"
+
+# Only in the full `make test`: `make stageN test` stays about stage N.
+ifeq ($(SELECTED),)
+test: profile-smoke
+endif
