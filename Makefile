@@ -57,7 +57,7 @@ SERVER_SOURCES := common/server.c common/civet_writer.c common/router.c \
                   common/query.c common/response.c common/recorder.c
 HANDLER_SOURCES := common/router.c common/query.c common/response.c common/recorder.c
 TEST_SOURCES := tests/check_hi.c tests/http_client.c tests/server_process.c \
-                tests/visitors.c
+                tests/visitors.c tests/robust.c
 RACE_SOURCES := tests/race.c tests/visitors.c tests/http_client.c
 
 # ============================ Debian packages =================================

@@ -1,0 +1,213 @@
+/*
+ * robust.c - the live server under hostile and overloading clients.
+ *
+ * Every test here is bounded in count and time, talks only to 127.0.0.1,
+ * and ends the same way: the server must still answer GET /hi correctly,
+ * and then stop cleanly with exit status 0. Along the way, an overloaded
+ * server may answer with an error or make a client wait - but it must
+ * never send wrong bytes.
+ */
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "http_client.h"
+#include "robust.h"
+#include "server_process.h"
+#include "visitors.h"
+
+/* More than the server's worker threads (num_threads in common/server.c). */
+#define CROWD 100
+
+static struct server_process server;
+
+static void robust_setup(void)
+{
+    const char *binary = getenv("HI_SERVER");
+
+    ck_assert_msg(binary != NULL, "HI_SERVER is not set: run through `make stageN test`");
+    ck_assert_msg(server_start(&server, binary, "0") == 0,
+                  "server did not start: \"%s\"", server.first_line);
+}
+
+/* After every attack: a correct answer, then a clean stop. */
+static void robust_teardown(void)
+{
+    static struct http_response response;
+    char *errors;
+    int status;
+
+    ck_assert_msg(http_get(server.port, "/hi?color=red", &response) == 0,
+                  "the server stopped answering");
+    ck_assert_int_eq(response.status, 200);
+    ck_assert_msg(visitor_in_page(response.body, response.body_length, "red") > 0,
+                  "wrong bytes: %s", response.raw);
+    status = server_stop(&server, SIGTERM);
+    errors = server_stderr(&server);
+    unlink(server.stderr_path);
+    ck_assert_msg(status == 0, "exit status %d after the attack; stderr:\n%s", status, errors);
+    free(errors);
+}
+
+/* Sends raw bytes on a new connection and reads whatever comes back.
+ * Returns the status of a well-formed response, 0 when the server closed
+ * the connection or timed out without one. */
+static int send_raw(const char *bytes, size_t length)
+{
+    static struct http_response response;
+    int fd = http_connect(server.port);
+    int status = 0;
+
+    ck_assert_int_ge(fd, 0);
+    if (http_send(fd, bytes, length) == 0 && http_read_response(fd, &response) == 0)
+        status = response.status;
+    close(fd);
+    return status;
+}
+
+/* ============================ Malformed requests ========================= */
+
+static const char *const garbage[] = {
+    "GARBAGE\r\n\r\n",
+    "GET\r\n\r\n",
+    "GET /hi?color=red\r\n\r\n",                    /* no HTTP version */
+    "GET /hi?color=red HTTP/9.9\r\n\r\n",
+    "GET /hi?color=red HTTP/1.1\r\nHost\r\n\r\n",   /* header without colon */
+    "\x01\x02\x03\xff\xfe\r\n\r\n",
+    "GET /hi?color=red%00 HTTP/1.1\r\n\r\n",
+    "GET http://[::1 HTTP/1.1\r\n\r\n",
+    "\r\n\r\n\r\n\r\n",
+};
+
+START_TEST(test_garbage_request_lines)
+{
+    for (size_t i = 0; i < sizeof garbage / sizeof garbage[0]; i++) {
+        int status = send_raw(garbage[i], strlen(garbage[i]));
+
+        /* Refusing or closing are both fine; a welcome page is not. */
+        ck_assert_msg(status != 200, "garbage got 200: %s", garbage[i]);
+    }
+}
+END_TEST
+
+START_TEST(test_huge_header)
+{
+    size_t size = 100 * 1024;
+    char *request = malloc(size + 128);
+    int length, status;
+
+    ck_assert_ptr_nonnull(request);
+    length = sprintf(request, "GET /hi?color=red HTTP/1.1\r\nX-Big: ");
+    memset(request + length, 'A', size);
+    length += (int)size;
+    length += sprintf(request + length, "\r\n\r\n");
+    status = send_raw(request, (size_t)length);
+    free(request);
+    ck_assert_msg(status == 0 || status >= 400, "a 100 KB header got status %d", status);
+}
+END_TEST
+
+/* A request dribbled in one byte at a time must still be served. */
+START_TEST(test_one_byte_writes)
+{
+    static const char request[] = "GET /hi?color=blue HTTP/1.1\r\nHost: x\r\n\r\n";
+    static struct http_response response;
+    struct timespec pause = { .tv_nsec = 2 * 1000 * 1000 };
+    int fd = http_connect(server.port), on = 1;
+
+    ck_assert_int_ge(fd, 0);
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
+    for (size_t i = 0; i < sizeof request - 1; i++) {
+        ck_assert_int_eq(http_send(fd, request + i, 1), 0);
+        nanosleep(&pause, NULL);
+    }
+    ck_assert_int_eq(http_read_response(fd, &response), 0);
+    ck_assert_int_eq(response.status, 200);
+    ck_assert_uint_gt(visitor_in_page(response.body, response.body_length, "blue"), 0);
+    close(fd);
+}
+END_TEST
+
+/* ============================ Crowds ===================================== */
+
+/* CROWD connections that never send a byte hold the server's workers.
+ * Closing them must give the server back. */
+START_TEST(test_many_idle_connections)
+{
+    int idle[CROWD];
+
+    for (int i = 0; i < CROWD; i++) {
+        idle[i] = http_connect(server.port);
+        ck_assert_msg(idle[i] >= 0, "connection %d refused", i);
+    }
+    for (int i = 0; i < CROWD; i++)
+        close(idle[i]);
+}
+END_TEST
+
+struct burst_client {
+    pthread_t thread;
+    int port;
+    int answered, wrong;
+};
+
+/* One client of the burst: a single GET on its own connection. */
+static void *burst_client(void *argument)
+{
+    struct burst_client *client = argument;
+    struct http_response *response = malloc(sizeof *response);
+
+    if (response != NULL && http_get(client->port, "/hi?color=green", response) == 0) {
+        client->answered = 1;
+        /* An error status is allowed under overload; a wrong page is not. */
+        client->wrong = response->status == 200 &&
+                        visitor_in_page(response->body, response->body_length, "green") == 0;
+        client->wrong |= response->status != 200 && response->status < 500;
+    }
+    free(response);
+    return NULL;
+}
+
+/* More simultaneous clients than worker threads. */
+START_TEST(test_burst_of_clients)
+{
+    static struct burst_client clients[CROWD * 2];
+    int started = 0, answered = 0, wrong = 0;
+
+    for (; started < CROWD * 2; started++) {
+        clients[started] = (struct burst_client){ .port = server.port };
+        if (pthread_create(&clients[started].thread, NULL, burst_client, &clients[started]) != 0)
+            break;
+    }
+    ck_assert_int_gt(started, CROWD);
+    for (int i = 0; i < started; i++) {
+        pthread_join(clients[i].thread, NULL);
+        answered += clients[i].answered;
+        wrong += clients[i].wrong;
+    }
+    ck_assert_int_eq(wrong, 0);
+    ck_assert_msg(answered > 0, "none of %d clients got an answer", started);
+}
+END_TEST
+
+TCase *robust_tcase(void)
+{
+    TCase *robust = tcase_create("robust");
+
+    /* A checked fixture: a fresh server for every attack. */
+    tcase_add_checked_fixture(robust, robust_setup, robust_teardown);
+    tcase_set_timeout(robust, 90);
+    tcase_add_test(robust, test_garbage_request_lines);
+    tcase_add_test(robust, test_huge_header);
+    tcase_add_test(robust, test_one_byte_writes);
+    tcase_add_test(robust, test_many_idle_connections);
+    tcase_add_test(robust, test_burst_of_clients);
+    return robust;
+}
