@@ -67,12 +67,20 @@ RACE_SOURCES := tests/race.c tests/visitors.c tests/http_client.c
 PACKAGES := gcc clang make pkg-config libc6-dev libclang-rt-dev \
             libcivetweb-dev libpcre2-dev check
 
+# COMMAND:PACKAGE pairs installed only when the command is missing: node
+# and npm may come from elsewhere (NodeSource), and Debian's npm package
+# would then conflict.
+COMMAND_PACKAGES :=
+
 .PHONY: deps
 deps:
 	@missing=""; \
 	for package in $(PACKAGES); do \
 	  dpkg-query -W -f='$${db:Status-Status}' "$$package" 2>/dev/null | grep -qx installed \
 	    || missing="$$missing $$package"; \
+	done; \
+	for pair in $(COMMAND_PACKAGES); do \
+	  command -v "$${pair%%:*}" >/dev/null || missing="$$missing $${pair#*:}"; \
 	done; \
 	[ -z "$$missing" ] && exit 0; \
 	if ! command -v apt-get >/dev/null; then \

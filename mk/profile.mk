@@ -61,12 +61,13 @@ cover-$(1): $(OUT)/stage$(1)/server-tsan $(OUT)/stage$(1)/race | deps
 	cd $(OUT)/cover/stage$(1) && $$(CC) $(CFLAGS_COMMON:-I%=-I$(CURDIR)/%) -O0 --coverage -o server \
 	  $(addprefix $(CURDIR)/,$(call stage_dir,$(1))/hi.c $(SERVER_SOURCES)) $(LIBS)
 	@HI_SERVER=$(OUT)/cover/stage$(1)/server HI_SERVER_TSAN=$(OUT)/stage$(1)/server-tsan \
-	  HI_RACE=$(OUT)/stage$(1)/race TMPDIR=$(OUT)/cover/stage$(1)/tmp $(OUT)/cover/stage$(1)/tests | tail -n 1
+	  HI_RACE=$(OUT)/stage$(1)/race TMPDIR=$(OUT)/cover/stage$(1)/tmp $(OUT)/cover/stage$(1)/tests \
+	  | tail -n 1 | tee $(OUT)/cover/stage$(1)/checks.txt
 	@gcovr --root . --object-directory $(OUT)/cover/stage$(1) \
 	  --filter 'common/' --filter '$(call stage_dir,$(1))/' \
 	  --html-details $(COVER_OUT)/stage$(1)/cover/index.html --print-summary \
 	  | awk '/^lines:/ { sub("%", "", $$$$2); printf "coverage: %s%% of lines (stage $(1): common/ and $(call stage_dir,$(1))/)\n", $$$$2 } \
-	         /^branches:/ { print "  " $$$$0 }'
+	         /^branches:/ { print "  " $$$$0 }' | tee $(COVER_OUT)/stage$(1)/cover/summary.txt
 	@echo "wrote: $(COVER_OUT)/stage$(1)/cover/index.html"
 endef
 $(foreach n,$(ALL_STAGES),$(eval $(call COVER_RULES,$(n))))

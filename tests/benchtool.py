@@ -138,6 +138,9 @@ def compare(outdir, stage_dirs):
             "parallel": statistics.median(r["real_time"] for r in parallel),
             "rps": requests, "p50": p50, "p99": p99,
         })
+    with open(os.path.join(outdir, "compare.json"), "w") as file:
+        json.dump({"count": count, "benchtime": benchtime, "cpus": os.cpu_count(),
+                   "rows": rows}, file, indent=1)
     write_table(outdir, rows, count, benchtime)
     write_chart(outdir, rows)
     return 0

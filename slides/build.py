@@ -1,0 +1,166 @@
+#!/usr/bin/python3
+"""build.py OUTDIR - turn slides.md into an offline reveal.js deck.
+
+slides.md is ordinary pandoc Markdown with a few placeholders that pull in
+what the attendee measured on their own machine:
+
+  {{image:NAME}}        a picture, e.g. stage1-cpu (see ASSETS below)
+  {{text:NAME}}         the first lines of a text report, as a code block
+  {{diff:N}}            diff -u of stage N-1's hi.c against stage N's
+  {{compare-table}}     the table `make compare` wrote
+  {{delta:A:B}}         stage A -> stage B, from that table
+
+Each asset is taken from the attendee's own output when it exists and from
+slides/reference/ (measured when the workbook was built) otherwise; every
+slide says which. Nothing is fetched when the deck is viewed: reveal.js
+and every image are copied next to index.html.
+"""
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REFERENCE = os.path.join(ROOT, "slides", "reference")
+STAGES = ["01-naive", "02-compile-once", "03-atomic-counter", "04-zero-alloc", "05-regex-pool"]
+
+# name -> the attendee's own file (what `make ...` writes)
+ASSETS = {
+    "stage1-cpu.png": "profiles/out/stage1/cpu.png",
+    "stage2-cpu.png": "profiles/out/stage2/cpu.png",
+    "stage1-mem.png": "profiles/out/stage1/mem.png",
+    "stage4-block.png": "profiles/out/stage4/block.png",
+    "stage5-block.png": "profiles/out/stage5/block.png",
+    "stage5-server.png": "profiles/out/stage5/server.png",
+    "compare.png": "out/compare/compare.png",
+    "stage1-cpu-top.txt": "profiles/out/stage1/cpu-top.txt",
+    "stage2-cpu-top.txt": "profiles/out/stage2/cpu-top.txt",
+    "stage1-mem-top.txt": "profiles/out/stage1/mem-top.txt",
+    "stage4-block-top.txt": "profiles/out/stage4/block-top.txt",
+    "stage5-server-top.txt": "profiles/out/stage5/server-top.txt",
+    "compare.json": "out/compare/compare.json",
+    "stage3-cover.txt": "profiles/out/stage3/cover/summary.txt",
+    "compare.md": "out/compare/compare.md",
+}
+
+
+def fail(message):
+    print(f"slides: {message}", file=sys.stderr)
+    sys.exit(1)
+
+
+def asset(name):
+    """Returns (path, measured_here) for an asset: the attendee's own file
+    if present (and REFERENCE_ONLY is not set), else the reference copy."""
+    own = os.path.join(ROOT, ASSETS[name])
+    if os.path.exists(own) and not os.environ.get("REFERENCE_ONLY"):
+        return own, True
+    reference = os.path.join(REFERENCE, name)
+    if not os.path.exists(reference):
+        fail(f"neither {ASSETS[name]} nor slides/reference/{name} exists")
+    return reference, False
+
+
+def source_note(measured):
+    return ("*measured on this machine*" if measured
+            else "*reference numbers from the workbook's build machine: run the targets to get yours*")
+
+
+def image(name, outdir):
+    path, measured = asset(name + ".png")
+    shutil.copy(path, os.path.join(outdir, "img", name + ".png"))
+    return f"![](img/{name}.png){{.callgraph}}\n\n{source_note(measured)}"
+
+
+def text(name, lines=14):
+    path, measured = asset(name + ".txt")
+    with open(path) as file:
+        head = "".join(file.readlines()[:lines]).rstrip()
+    return f"```\n{head}\n```\n\n{source_note(measured)}"
+
+
+def diff(number):
+    old = os.path.join("stages", STAGES[number - 2], "hi.c")
+    new = os.path.join("stages", STAGES[number - 1], "hi.c")
+    done = subprocess.run(["diff", "-U2", old, new], cwd=ROOT, capture_output=True, text=True)
+    # Keep only the code hunks: the comment at the top is the prose of the slide.
+    return f"```diff\n{done.stdout.rstrip()}\n```"
+
+
+def compare_rows():
+    path, measured = asset("compare.json")
+    with open(path) as file:
+        return json.load(file)["rows"], measured
+
+
+def compare_table():
+    path, measured = asset("compare.md")
+    with open(path) as file:
+        return file.read().rstrip() + "\n\n" + source_note(measured)
+
+
+def delta(a, b):
+    rows, measured = compare_rows()
+    old, new = rows[a - 1], rows[b - 1]
+    return (f"| | stage {a} | stage {b} | |\n|---|---:|---:|---:|\n"
+            f"| BenchmarkHi ns/op | {old['ns']:.0f} | {new['ns']:.0f} | {old['ns'] / new['ns']:.1f}x faster |\n"
+            f"| B/op | {old['bytes']:.0f} | {new['bytes']:.0f} | |\n"
+            f"| allocs/op | {old['allocs']:.0f} | {new['allocs']:.0f} | |\n"
+            f"| BenchmarkHiParallel ns/op | {old['parallel']:.0f} | {new['parallel']:.0f} | "
+            f"{old['parallel'] / new['parallel']:.1f}x |\n\n{source_note(measured)}")
+
+
+def expand(markdown, outdir):
+    def replace(match):
+        kind, _, argument = match[1].partition(":")
+        if kind == "image":
+            return image(argument, outdir)
+        if kind == "text":
+            return text(argument)
+        if kind == "diff":
+            return diff(int(argument))
+        if kind == "compare-table":
+            return compare_table()
+        if kind == "delta":
+            a, b = argument.split(":")
+            return delta(int(a), int(b))
+        fail(f"unknown placeholder {{{{{match[1]}}}}}")
+    return re.sub(r"\{\{([a-z-]+(?::[^}]*)?)\}\}", replace, markdown)
+
+
+def main(argv):
+    if len(argv) != 2:
+        fail("usage: build.py OUTDIR")
+    outdir = os.path.abspath(argv[1])
+    reveal = os.path.join(ROOT, "slides", "node_modules", "reveal.js")
+    if not os.path.exists(os.path.join(reveal, "dist", "reveal.js")):
+        fail("reveal.js is missing: run `make slides` (it runs npm ci in slides/)")
+    if shutil.which("pandoc") is None:
+        fail("pandoc is not installed; run: make deps")
+    os.makedirs(os.path.join(outdir, "img"), exist_ok=True)
+    for part in ("dist", "plugin"):
+        target = os.path.join(outdir, "reveal.js", part)
+        shutil.rmtree(target, ignore_errors=True)
+        shutil.copytree(os.path.join(reveal, part), target)
+    with open(os.path.join(ROOT, "slides", "slides.md")) as file:
+        markdown = expand(file.read(), outdir)
+    with open(os.path.join(outdir, "slides.md"), "w") as file:
+        file.write(markdown)
+    done = subprocess.run([
+        "pandoc", "--standalone", "--to", "revealjs", "--slide-level", "2",
+        "--variable", "revealjs-url=reveal.js", "--variable", "theme=white",
+        "--variable", "hash=true", "--variable", "width=1280", "--variable", "height=800",
+        "--include-in-header", os.path.join(ROOT, "slides", "style.html"),
+        "--include-after-body", os.path.join(ROOT, "slides", "loaded.html"),
+        "--output", os.path.join(outdir, "index.html"), os.path.join(outdir, "slides.md"),
+    ])
+    if done.returncode != 0:
+        fail("pandoc failed")
+    print(f"wrote {os.path.join(outdir, 'index.html')}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
