@@ -152,6 +152,9 @@ def main(argv):
         "pandoc", "--standalone", "--to", "revealjs", "--slide-level", "2",
         "--variable", "revealjs-url=reveal.js", "--variable", "theme=white",
         "--variable", "hash=true", "--variable", "width=1280", "--variable", "height=800",
+        # pandoc lazy-loads images (data-src); a view distance past the
+        # last slide makes reveal.js load them all up front.
+        "--variable", "viewDistance=100", "--variable", "mobileViewDistance=100",
         "--include-in-header", os.path.join(ROOT, "slides", "style.html"),
         "--include-after-body", os.path.join(ROOT, "slides", "loaded.html"),
         "--output", os.path.join(outdir, "index.html"), os.path.join(outdir, "slides.md"),

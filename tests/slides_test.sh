@@ -24,7 +24,7 @@ flags=(--headless --no-sandbox --disable-gpu --disable-quic --no-first-run
        --disable-dev-shm-usage --hide-scrollbars --user-data-dir="$profile"
        --window-size=1280,800)
 
-dom=$(timeout 60 "$browser" "${flags[@]}" --virtual-time-budget=5000 --dump-dom \
+dom=$(timeout 60 "$browser" "${flags[@]}" --virtual-time-budget=8000 --dump-dom \
       "file://$deck" 2>/dev/null)
 images=$(sed -n 's/.*data-images="\([0-9]*\/[0-9]*\)".*/\1/p' <<<"$dom" | head -1)
 reveal=$(sed -n 's/.*data-reveal="\([a-z-]*\)".*/\1/p' <<<"$dom" | head -1)
