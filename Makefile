@@ -140,10 +140,316 @@ run-$(1): $(OUT)/stage$(1)/server
 endef
 $(foreach n,$(ALL_STAGES),$(eval $(call STAGE_RULES,$(n))))
 
-# ============================ Work in progress ================================
-# Each area (bench, profile, slides, reliability) is developed in its own
-# mk/NAME.mk and merged into this file when finished.
--include $(sort $(wildcard mk/*.mk))
+# ============================ Benchmarks ======================================
+PACKAGES += libbenchmark-tools python3-scipy wrk gnuplot-nox
+export BENCH BENCHTIME COUNT
+
+BENCH_SOURCES := tests/bench_hi.c common/bench.c $(HANDLER_SOURCES)
+
+define BENCH_RULES
+$(OUT)/stage$(1)/bench: $(call stage_dir,$(1))/hi.c $(BENCH_SOURCES) common/alloc_count.c $(COMMON_HEADERS) | deps
+	@mkdir -p $$(@D)
+	$$(CC) $(CFLAGS_COMMON) $(OPTIMIZE) -DSTAGE_NAME='"stage$(1) ($(notdir $(call stage_dir,$(1))))"' \
+	  -o $$@ $$(filter %.c,$$^) $(LIBS)
+
+.PHONY: bench-$(1)
+bench-$(1): $(OUT)/stage$(1)/bench
+	@$(OUT)/stage$(1)/bench
+endef
+$(foreach n,$(ALL_STAGES),$(eval $(call BENCH_RULES,$(n))))
+
+.PHONY: bench
+bench: $(addprefix bench-,$(or $(SELECTED),1))
+
+# benchcmp OLD=a NEW=b: both stages' benchmarks, alternating, with p-values.
+.PHONY: benchcmp compare load
+ifneq ($(filter benchcmp,$(MAKECMDGOALS)),)
+  ifneq ($(words $(filter $(ALL_STAGES),$(OLD))) $(words $(filter $(ALL_STAGES),$(NEW))),1 1)
+    $(error usage: make benchcmp OLD=1 NEW=2 (stage numbers from 1 to 5))
+  endif
+endif
+benchcmp: $(OUT)/stage$(OLD)/bench $(OUT)/stage$(NEW)/bench
+	@tests/benchtool.py benchcmp $(OUT)/stage$(OLD)/bench $(OUT)/stage$(NEW)/bench \
+	  $(OUT)/benchcmp/stage$(OLD)-vs-stage$(NEW)
+
+# compare: every stage, side by side, into out/compare/ (table and chart).
+compare: $(foreach n,$(ALL_STAGES),$(OUT)/stage$(n)/bench $(OUT)/stage$(n)/server)
+	@tests/benchtool.py compare $(OUT)/compare $(foreach n,$(ALL_STAGES),$(OUT)/stage$(n))
+
+define LOAD_RULES
+.PHONY: load-$(1)
+load-$(1): $(OUT)/stage$(1)/server
+	@tests/load.sh $(OUT)/stage$(1)/server
+endef
+$(foreach n,$(ALL_STAGES),$(eval $(call LOAD_RULES,$(n))))
+load: $(addprefix load-,$(or $(SELECTED),1))
+
+# The smoke run inside `make test`: every benchmark briefly, so the harness
+# cannot rot; compare.py must read its JSON; and from stage 4 on,
+# BenchmarkHi must make no allocation at all.
+define BENCH_SMOKE_RULES
+.PHONY: bench-smoke-$(1)
+bench-smoke-$(1): $(OUT)/stage$(1)/bench
+	@echo "--- stage $(1): benchmark smoke run (BENCHTIME=200x)"
+	@BENCH= COUNT=1 BENCHTIME=200x BENCH_JSON=$(OUT)/stage$(1)/smoke.json $(OUT)/stage$(1)/bench >$(OUT)/stage$(1)/smoke.txt \
+	  || { cat $(OUT)/stage$(1)/smoke.txt; exit 1; }
+	@[ "$$$$(grep -c '^Benchmark' $(OUT)/stage$(1)/smoke.txt)" = 5 ] \
+	  || { cat $(OUT)/stage$(1)/smoke.txt; echo "FAIL: expected 5 benchmark lines"; exit 1; }
+	@/usr/bin/python3 /usr/share/benchmark/compare.py --no-color benchmarks \
+	  $(OUT)/stage$(1)/smoke.json $(OUT)/stage$(1)/smoke.json >/dev/null \
+	  || { echo "FAIL: compare.py cannot read $(OUT)/stage$(1)/smoke.json"; exit 1; }
+	$(if $(filter 4 5,$(1)),@BENCH='^BenchmarkHi$$$$' COUNT=1 BENCHTIME=20000x BENCH_ALLOCS_MAX=0 \
+	  $(OUT)/stage$(1)/bench | grep -E '^(Benchmark|--- FAIL)')
+endef
+$(foreach n,$(ALL_STAGES),$(eval $(call BENCH_SMOKE_RULES,$(n))))
+$(foreach n,$(ALL_STAGES),$(eval test-$(n): bench-smoke-$(n)))
+
+# ============================ Profiles ========================================
+PACKAGES += google-perftools libgoogle-perftools-dev graphviz gcovr file
+
+PROFILE_OUT := profiles/out
+PROFILER_LIBS := -Wl,--no-as-needed -lprofiler -Wl,--as-needed
+CONTENTION_LIB := $(OUT)/profiles/libcontention.so
+
+$(CONTENTION_LIB): profiles/contention.c $(COMPILER_STAMP) | deps
+	@mkdir -p $(@D)
+	$(CC) -std=c11 $(WARNINGS) -O2 -g -fPIC -shared -o $@ $< -ldl
+
+# PROFILE_RULES N: profiling builds of stage N and the targets using them.
+#   bench-cpu    the benchmarks with gperftools' CPU profiler linked in
+#   bench-heap   the benchmarks on tcmalloc, whose heap profiler records
+#                every allocation (so they cannot count allocations too)
+#   server-cpu   the server with the CPU profiler
+define PROFILE_RULES
+$(OUT)/stage$(1)/bench-cpu: $(call stage_dir,$(1))/hi.c $(BENCH_SOURCES) common/alloc_count_none.c $(COMMON_HEADERS) | deps
+	$$(CC) $(CFLAGS_COMMON) $(OPTIMIZE) -DSTAGE_NAME='"stage$(1)"' -o $$@ $$(filter %.c,$$^) $(LIBS) $(PROFILER_LIBS)
+
+$(OUT)/stage$(1)/bench-heap: $(call stage_dir,$(1))/hi.c $(BENCH_SOURCES) common/alloc_count_none.c $(COMMON_HEADERS) | deps
+	$$(CC) $(CFLAGS_COMMON) $(OPTIMIZE) -DSTAGE_NAME='"stage$(1)"' -o $$@ $$(filter %.c,$$^) $(LIBS) \
+	  -Wl,--no-as-needed -ltcmalloc -Wl,--as-needed
+
+$(OUT)/stage$(1)/server-cpu: $(call stage_dir,$(1))/hi.c $(SERVER_SOURCES) $(COMMON_HEADERS) | deps
+	$$(CC) $(CFLAGS_COMMON) $(OPTIMIZE) -o $$@ $$(filter %.c,$$^) $(LIBS) $(PROFILER_LIBS)
+
+.PHONY: profile-$(1) memprofile-$(1) blockprofile-$(1) profile-server-$(1)
+profile-$(1): $(OUT)/stage$(1)/bench-cpu
+	@profiles/profile.sh cpu $(OUT)/stage$(1)/bench-cpu $(PROFILE_OUT)/stage$(1)
+
+memprofile-$(1): $(OUT)/stage$(1)/bench-heap
+	@profiles/profile.sh mem $(OUT)/stage$(1)/bench-heap $(PROFILE_OUT)/stage$(1)
+
+blockprofile-$(1): $(OUT)/stage$(1)/bench-cpu $(CONTENTION_LIB)
+	@CONTENTION_LIB=$(CONTENTION_LIB) profiles/profile.sh block $(OUT)/stage$(1)/bench-cpu $(PROFILE_OUT)/stage$(1)
+
+profile-server-$(1): $(OUT)/stage$(1)/server-cpu
+	@profiles/profile.sh server $(OUT)/stage$(1)/server-cpu $(PROFILE_OUT)/stage$(1)
+endef
+$(foreach n,$(ALL_STAGES),$(eval $(call PROFILE_RULES,$(n))))
+
+.PHONY: profile memprofile blockprofile profile-server
+profile: $(addprefix profile-,$(or $(SELECTED),1))
+memprofile: $(addprefix memprofile-,$(or $(SELECTED),1))
+blockprofile: $(addprefix blockprofile-,$(or $(SELECTED),1))
+profile-server: $(addprefix profile-server-,$(or $(SELECTED),1))
+
+# ============================ Coverage ========================================
+# cover-N: the shared suite against stage N with gcov instrumentation in
+# both the test binary and the server it spawns; gcovr merges the two.
+COVER_OUT := $(PROFILE_OUT)
+
+define COVER_RULES
+.PHONY: cover-$(1)
+cover-$(1): $(OUT)/stage$(1)/server-tsan $(OUT)/stage$(1)/race | deps
+	@command -v gcovr >/dev/null || { echo "cover: gcovr is not installed; run: make deps" >&2; exit 1; }
+	@rm -rf $(OUT)/cover/stage$(1) && mkdir -p $(OUT)/cover/stage$(1)/tmp $(COVER_OUT)/stage$(1)/cover
+	cd $(OUT)/cover/stage$(1) && $$(CC) $(CFLAGS_COMMON:-I%=-I$(CURDIR)/%) -O0 --coverage -DSTAGE=$(1) -o tests \
+	  $(addprefix $(CURDIR)/,$(call stage_dir,$(1))/hi.c $(TEST_SOURCES) $(HANDLER_SOURCES)) $(LIBS) $$(CHECK_LIBS)
+	cd $(OUT)/cover/stage$(1) && $$(CC) $(CFLAGS_COMMON:-I%=-I$(CURDIR)/%) -O0 --coverage -o server \
+	  $(addprefix $(CURDIR)/,$(call stage_dir,$(1))/hi.c $(SERVER_SOURCES)) $(LIBS)
+	@HI_SERVER=$(OUT)/cover/stage$(1)/server HI_SERVER_TSAN=$(OUT)/stage$(1)/server-tsan \
+	  HI_RACE=$(OUT)/stage$(1)/race TMPDIR=$(OUT)/cover/stage$(1)/tmp $(OUT)/cover/stage$(1)/tests \
+	  | tail -n 1 | tee $(OUT)/cover/stage$(1)/checks.txt
+	@gcovr --root . --object-directory $(OUT)/cover/stage$(1) \
+	  --filter 'common/' --filter '$(call stage_dir,$(1))/' \
+	  --html-details $(COVER_OUT)/stage$(1)/cover/index.html --print-summary \
+	  | awk '/^lines:/ { sub("%", "", $$$$2); printf "coverage: %s%% of lines (stage $(1): common/ and $(call stage_dir,$(1))/)\n", $$$$2 } \
+	         /^branches:/ { print "  " $$$$0 }' | tee $(COVER_OUT)/stage$(1)/cover/summary.txt
+	@echo "wrote: $(COVER_OUT)/stage$(1)/cover/index.html"
+endef
+$(foreach n,$(ALL_STAGES),$(eval $(call COVER_RULES,$(n))))
+
+.PHONY: cover
+cover: $(addprefix cover-,$(or $(SELECTED),1))
+
+# ============================ Smoke run inside `make test` ====================
+# Each profile kind once, briefly, into out/profile-smoke/; each check
+# looks for the function the lesson is about, so a broken pipeline fails.
+SMOKE_OUT := $(OUT)/profile-smoke
+
+# expect_in FILE PATTERN WHAT: fail unless FILE exists and contains PATTERN.
+expect_in = grep -q '$(2)' $(1) || { echo "FAIL: $(3): '$(2)' not in $(1)"; exit 1; }
+
+.PHONY: profile-smoke
+profile-smoke: $(OUT)/stage1/bench-cpu $(OUT)/stage1/bench-heap $(OUT)/stage4/bench-cpu \
+               $(OUT)/stage5/server-cpu $(CONTENTION_LIB)
+	@echo "--- profile smoke run: cpu and mem (stage 1), block (stage 4), server (stage 5)"
+	@rm -rf $(SMOKE_OUT)
+	@BENCHTIME=0.5s profiles/profile.sh cpu $(OUT)/stage1/bench-cpu $(SMOKE_OUT)/cpu >$(SMOKE_OUT).log 2>&1 \
+	  || { cat $(SMOKE_OUT).log; exit 1; }
+	@$(call expect_in,$(SMOKE_OUT)/cpu/cpu-top-cum.txt,pcre2_compile,stage 1 CPU profile)
+	@BENCHTIME=5000x profiles/profile.sh mem $(OUT)/stage1/bench-heap $(SMOKE_OUT)/mem >>$(SMOKE_OUT).log 2>&1 \
+	  || { cat $(SMOKE_OUT).log; exit 1; }
+	@$(call expect_in,$(SMOKE_OUT)/mem/mem-top.txt,pcre2_match,stage 1 allocation profile)
+	@BENCHTIME=0.3s CONTENTION_LIB=$(CONTENTION_LIB) profiles/profile.sh block $(OUT)/stage4/bench-cpu \
+	  $(SMOKE_OUT)/block >>$(SMOKE_OUT).log 2>&1 || { cat $(SMOKE_OUT).log; exit 1; }
+	@$(call expect_in,$(SMOKE_OUT)/block/block-top.txt,color_is_valid,stage 4 contention profile)
+	@DURATION=2s profiles/profile.sh server $(OUT)/stage5/server-cpu $(SMOKE_OUT)/server >>$(SMOKE_OUT).log 2>&1 \
+	  || { cat $(SMOKE_OUT).log; exit 1; }
+	@$(call expect_in,$(SMOKE_OUT)/server/server-top-cum.txt,handle_request,stage 5 server profile)
+	@for png in cpu/cpu mem/mem block/block server/server; do \
+	  file $(SMOKE_OUT)/$$png.png | grep -q 'PNG image' || { echo "FAIL: no PNG at $(SMOKE_OUT)/$$png.png"; exit 1; }; \
+	done
+	@echo "profile smoke run: 4 profiles drawn, each showing its expected function"
+
+# Only in the full `make test`: `make stageN test` stays about stage N.
+ifeq ($(SELECTED),)
+test: profile-smoke
+endif
+
+# ============================ Reliability =====================================
+# fuzz: the five stages against each other and an oracle (libFuzzer, clang).
+# sanitize: the shared suite under ASan+UBSan, every stage, gcc and clang.
+FUZZ_CC := clang
+FUZZ_FLAGS := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+FUZZTIME ?= 60
+FUZZ_OUT := $(OUT)/fuzz
+
+# Each stage's handler, renamed so all five link into one binary.
+define FUZZ_STAGE_RULES
+$(FUZZ_OUT)/stage$(1).o: $(call stage_dir,$(1))/hi.c $(COMMON_HEADERS) | deps
+	@mkdir -p $$(@D)
+	$(FUZZ_CC) $(CFLAGS_COMMON) -O1 -fsanitize=fuzzer-no-link,address,undefined \
+	  -Dhi_init=stage$(1)_hi_init -Dhi_handle=stage$(1)_hi_handle \
+	  -Dhi_shutdown=stage$(1)_hi_shutdown -c -o $$@ $$<
+endef
+$(foreach n,$(ALL_STAGES),$(eval $(call FUZZ_STAGE_RULES,$(n))))
+
+$(FUZZ_OUT)/fuzz_hi: tests/fuzz_hi.c $(foreach n,$(ALL_STAGES),$(FUZZ_OUT)/stage$(n).o) \
+                     common/query.c common/response.c common/recorder.c $(COMMON_HEADERS) | deps
+	@command -v $(FUZZ_CC) >/dev/null || { echo "fuzz: libFuzzer needs clang; run: make deps" >&2; exit 1; }
+	$(FUZZ_CC) $(CFLAGS_COMMON) -O1 $(FUZZ_FLAGS) -o $@ $(filter %.c %.o,$^) $(LIBS)
+
+# fuzz_run SECONDS: a bounded run from the committed seeds; new inputs it
+# finds go to out/fuzz/corpus, never into the source tree.
+fuzz_run = mkdir -p $(FUZZ_OUT)/corpus && cp -n tests/fuzz-corpus/* $(FUZZ_OUT)/corpus/ && \
+	$(FUZZ_OUT)/fuzz_hi -max_total_time=$(1) -max_len=512 -print_final_stats=1 \
+	  -artifact_prefix=$(FUZZ_OUT)/ $(FUZZ_OUT)/corpus
+
+.PHONY: fuzz fuzz-smoke
+fuzz: $(FUZZ_OUT)/fuzz_hi
+	@echo "fuzzing all five stages against each other for $(FUZZTIME) s (FUZZTIME= to change)"
+	@$(call fuzz_run,$(FUZZTIME))
+
+fuzz-smoke: $(FUZZ_OUT)/fuzz_hi
+	@echo "--- differential fuzzing, 10 s"
+	@$(call fuzz_run,10) >$(FUZZ_OUT)/smoke.log 2>&1 || { tail -n 40 $(FUZZ_OUT)/smoke.log; exit 1; }
+	@grep -E '^(Done|stat::number_of_executed_units)' $(FUZZ_OUT)/smoke.log
+
+ifeq ($(SELECTED),)
+test: fuzz-smoke
+endif
+
+# ============================ Sanitizer matrix ================================
+# The shared suite, and the servers it starts, under AddressSanitizer (with
+# LeakSanitizer) and UBSan, for every stage, with gcc and with clang. A
+# leak makes a server exit 23 instead of 0, which the suite checks. The
+# race tests keep using the ThreadSanitizer builds of out/stageN/.
+SANITIZE_FLAGS := -O1 -fsanitize=address,undefined -fno-sanitize-recover=all
+SANITIZE_COMPILERS := gcc clang
+
+# SANITIZE_RULES CC N
+define SANITIZE_RULES
+$(OUT)/sanitize/$(1)/stage$(2)/tests: $(call stage_dir,$(2))/hi.c $(TEST_SOURCES) $(HANDLER_SOURCES) $(COMMON_HEADERS) | deps
+	@mkdir -p $$(@D)
+	$(1) $(CFLAGS_COMMON) $(SANITIZE_FLAGS) -DSTAGE=$(2) -o $$@ $$(filter %.c,$$^) $(LIBS) $$(CHECK_LIBS)
+
+$(OUT)/sanitize/$(1)/stage$(2)/server: $(call stage_dir,$(2))/hi.c $(SERVER_SOURCES) $(COMMON_HEADERS) | deps
+	@mkdir -p $$(@D)
+	$(1) $(CFLAGS_COMMON) $(SANITIZE_FLAGS) -o $$@ $$(filter %.c,$$^) $(LIBS)
+
+.PHONY: sanitize-$(1)-$(2)
+sanitize-$(1)-$(2): $(OUT)/sanitize/$(1)/stage$(2)/tests $(OUT)/sanitize/$(1)/stage$(2)/server \
+                    $(OUT)/stage$(2)/server-tsan $(OUT)/stage$(2)/race
+	@mkdir -p $(OUT)/sanitize/$(1)/stage$(2)/tmp
+	@printf '%-6s stage %s: ' $(1) $(2)
+	@HI_SERVER=$(OUT)/sanitize/$(1)/stage$(2)/server HI_SERVER_TSAN=$(OUT)/stage$(2)/server-tsan \
+	  HI_RACE=$(OUT)/stage$(2)/race TMPDIR=$(OUT)/sanitize/$(1)/stage$(2)/tmp \
+	  ASAN_OPTIONS=detect_leaks=1 $(OUT)/sanitize/$(1)/stage$(2)/tests \
+	  >$(OUT)/sanitize/$(1)/stage$(2)/log 2>&1 \
+	  && tail -n 1 $(OUT)/sanitize/$(1)/stage$(2)/log \
+	  || { cat $(OUT)/sanitize/$(1)/stage$(2)/log; exit 1; }
+endef
+$(foreach cc,$(SANITIZE_COMPILERS),$(foreach n,$(ALL_STAGES),$(eval $(call SANITIZE_RULES,$(cc),$(n)))))
+
+.PHONY: sanitize
+sanitize: $(foreach cc,$(SANITIZE_COMPILERS),$(addprefix sanitize-$(cc)-,$(or $(SELECTED),$(ALL_STAGES))))
+
+# ============================ Slides ==========================================
+PACKAGES += pandoc chromium
+COMMAND_PACKAGES += node:nodejs npm:npm
+
+SLIDES_OUT := $(OUT)/slides
+
+# reveal.js from npm, pinned by slides/package-lock.json.
+slides/node_modules/reveal.js/dist/reveal.js: slides/package.json slides/package-lock.json | deps
+	cd slides && npm ci --no-audit --no-fund
+	@touch $@
+
+# What the deck shows, regenerated only when missing (order-only): a
+# stale picture is still a real measurement, and redoing them all takes
+# minutes. `rm -rf profiles/out out/compare` to start afresh.
+SLIDES_INPUTS := $(OUT)/compare/compare.json \
+  $(foreach n,1 2,profiles/out/stage$(n)/cpu.png) profiles/out/stage1/mem.png \
+  $(foreach n,4 5,profiles/out/stage$(n)/block.png) profiles/out/stage5/server.png \
+  profiles/out/stage3/cover/summary.txt
+
+$(OUT)/compare/compare.json:
+	$(MAKE) --no-print-directory compare
+profiles/out/stage%/cpu.png:
+	$(MAKE) --no-print-directory profile-$*
+profiles/out/stage%/mem.png:
+	$(MAKE) --no-print-directory memprofile-$*
+profiles/out/stage%/block.png:
+	$(MAKE) --no-print-directory blockprofile-$*
+profiles/out/stage%/server.png:
+	$(MAKE) --no-print-directory profile-server-$*
+profiles/out/stage%/cover/summary.txt:
+	$(MAKE) --no-print-directory cover-$*
+
+.PHONY: slides slides-test diff
+slides: slides/node_modules/reveal.js/dist/reveal.js | $(SLIDES_INPUTS)
+	@slides/build.py $(SLIDES_OUT)
+	@echo "open $(SLIDES_OUT)/index.html in a browser (works offline)"
+
+# The browser test inside `make test`: the deck from the committed
+# reference pictures, opened in headless Chromium.
+slides-test: slides/node_modules/reveal.js/dist/reveal.js
+	@echo "--- slides: build and open in headless Chromium"
+	@REFERENCE_ONLY=1 slides/build.py $(OUT)/slides-test >/dev/null
+	@tests/slides_test.sh $(OUT)/slides-test/index.html $(OUT)/slides-test
+
+ifeq ($(SELECTED),)
+test: slides-test
+endif
+
+# diff N=3 (or `make stage3 diff`): the lesson of stage N.
+DIFF_STAGE := $(or $(N),$(firstword $(SELECTED)))
+diff:
+ifeq ($(filter 2 3 4 5,$(DIFF_STAGE)),)
+	@echo "usage: make diff N=2..5 (or make stage3 diff): the change from stage N-1" >&2; exit 2
+else
+	@diff -u $(call stage_dir,$(shell expr $(DIFF_STAGE) - 1))/hi.c $(call stage_dir,$(DIFF_STAGE))/hi.c || true
+endif
 
 # ============================ Attendee targets ================================
 
@@ -162,21 +468,38 @@ race: $(addprefix race-,$(or $(SELECTED),1))
 run: run-$(ONE_STAGE)
 
 clean:
-	rm -rf $(OUT)
+	rm -rf $(OUT) profiles/out
 
-help::
+help:
 	@echo "Profiling & Optimizing in C"
 	@echo
 	@echo "  make run                  stage 1's server on http://127.0.0.1:$(PORT)/hi (PORT= to move it)"
-	@echo "  make test                 every shared test against all five stages"
+	@echo "  make test                 every shared test against all five stages, plus smoke runs of"
+	@echo "                            the benchmarks, profiles, fuzzer and slides"
 	@echo "  make deps                 install the Debian packages everything needs"
-	@echo "  make clean                remove out/"
+	@echo "  make clean                remove out/ and profiles/out/"
 	@echo
-	@echo "Per stage (N = 1..5; without stageN: test uses all stages, the rest stage 1):"
+	@echo "Per stage (N = 1..5; without stageN, test uses all stages and the rest stage 1):"
 	@echo "  make stageN               build the stage's server"
 	@echo "  make stageN run           run its server"
 	@echo "  make stageN test          the shared Check suite, ThreadSanitizer expectations included"
 	@echo "  make stageN race          the parallel test under ThreadSanitizer; fails on a data race"
+	@echo "  make stageN bench         Go-style benchmarks (BENCH=regex BENCHTIME=1s|100x COUNT=n)"
+	@echo "  make stageN load          the live server under wrk -t2 -c50 for 5 s (DURATION=)"
+	@echo "  make stageN profile       CPU profile of BenchmarkHi: top, top --cum, list, disasm, PNG"
+	@echo "  make stageN memprofile    allocation profile (tcmalloc, --alloc_space): top and PNG"
+	@echo "  make stageN blockprofile  mutex contention under BenchmarkHiParallel: top and PNG"
+	@echo "  make stageN profile-server  CPU profile of the live server under wrk: top and PNG"
+	@echo "  make stageN cover         coverage of the shared suite: summary line and HTML report"
+	@echo "  make stageN diff          the lesson: diff of stage N-1's hi.c and stage N's (or: make diff N=3)"
+	@echo
+	@echo "Across stages:"
+	@echo "  make benchcmp OLD=1 NEW=2 both stages COUNT=10 times, alternating; deltas and p-values"
+	@echo "  make compare              all five stages: out/compare/compare.md and compare.png"
+	@echo "  make slides               the deck, from your own measurements: out/slides/index.html"
+	@echo "  make slides-test          build the deck and check it in headless Chromium"
+	@echo "  make sanitize             the suite under ASan+LSan+UBSan, every stage, gcc and clang"
+	@echo "  make fuzz                 differential fuzzing of all five stages (FUZZTIME=60)"
 	@echo
 	@echo "Stages:"
 	@$(foreach n,$(ALL_STAGES),echo "  stage$(n)  $(call stage_dir,$(n))";)
