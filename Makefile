@@ -311,10 +311,8 @@ profile-smoke: $(OUT)/stage1/bench-cpu $(OUT)/stage1/bench-heap $(OUT)/stage4/be
 	done
 	@echo "profile smoke run: 4 profiles drawn, each showing its expected function"
 
-# Only in the full `make test`: `make stageN test` stays about stage N.
-ifeq ($(SELECTED),)
-test: profile-smoke
-endif
+# Part of the full `make test` only (see TEST_EXTRAS at the test target).
+TEST_EXTRAS += profile-smoke
 
 # ============================ Reliability =====================================
 # fuzz: the five stages against each other and an oracle (libFuzzer, clang).
@@ -355,9 +353,7 @@ fuzz-smoke: $(FUZZ_OUT)/fuzz_hi
 	@$(call fuzz_run,10) >$(FUZZ_OUT)/smoke.log 2>&1 || { tail -n 40 $(FUZZ_OUT)/smoke.log; exit 1; }
 	@grep -E '^(Done|stat::number_of_executed_units)' $(FUZZ_OUT)/smoke.log
 
-ifeq ($(SELECTED),)
-test: fuzz-smoke
-endif
+TEST_EXTRAS += fuzz-smoke
 
 # ============================ Sanitizer matrix ================================
 # The shared suite, and the servers it starts, under AddressSanitizer (with
@@ -438,9 +434,7 @@ slides-test: slides/node_modules/reveal.js/dist/reveal.js
 	@REFERENCE_ONLY=1 slides/build.py $(OUT)/slides-test >/dev/null
 	@tests/slides_test.sh $(OUT)/slides-test/index.html $(OUT)/slides-test
 
-ifeq ($(SELECTED),)
-test: slides-test
-endif
+TEST_EXTRAS += slides-test
 
 # diff N=3 (or `make stage3 diff`): the lesson of stage N.
 DIFF_STAGE := $(or $(N),$(firstword $(SELECTED)))
@@ -461,7 +455,9 @@ $(addprefix stage,$(ALL_STAGES)):
 
 build: $(addprefix build-,$(or $(SELECTED),$(ALL_STAGES)))
 
-test: $(addprefix test-,$(or $(SELECTED),$(ALL_STAGES)))
+# The full `make test` adds the smoke runs of the other areas (TEST_EXTRAS,
+# after the stages); `make stageN test` stays about stage N.
+test: $(addprefix test-,$(or $(SELECTED),$(ALL_STAGES))) $(if $(SELECTED),,$(TEST_EXTRAS))
 
 race: $(addprefix race-,$(or $(SELECTED),1))
 
