@@ -358,8 +358,9 @@ TEST_EXTRAS += fuzz-smoke
 # ============================ Sanitizer matrix ================================
 # The shared suite, and the servers it starts, under AddressSanitizer (with
 # LeakSanitizer) and UBSan, for every stage, with gcc and with clang. A
-# leak makes a server exit 23 instead of 0, which the suite checks. The
-# race tests keep using the ThreadSanitizer builds of out/stageN/.
+# leak makes a server exit non-zero (LeakSanitizer: status 1) instead of 0,
+# which the suite checks. The race tests keep using the ThreadSanitizer
+# builds of out/stageN/.
 SANITIZE_FLAGS := -O1 -fsanitize=address,undefined -fno-sanitize-recover=all
 SANITIZE_COMPILERS := gcc clang
 

@@ -62,7 +62,9 @@ cpu)
     [ -n "$total" ] && [ "$total" != 0 ] || { echo "profile: the CPU profile has no samples" >&2; exit 1; }
     google-pprof --list=hi_handle "$binary" "$outdir/cpu.prof" >"$outdir/cpu-list-hi_handle.txt" 2>/dev/null
     # The hottest function of our own code, by flat samples: disassemble it.
-    hot=$(awk 'NR == FNR { if ($2 ~ /^[Tt]$/) ours[$3] = 1; next }
+    # Names starting with "_" (_init, _start) are the C runtime's, not ours:
+    # samples in PLT stubs get charged to _init.
+    hot=$(awk 'NR == FNR { if ($2 ~ /^[Tt]$/ && $3 !~ /^_/) ours[$3] = 1; next }
                $6 in ours { print $6; exit }' <(nm "$binary") "$outdir/cpu-top.txt")
     hot=${hot:-hi_handle}
     google-pprof --disasm="$hot" "$binary" "$outdir/cpu.prof" >"$outdir/cpu-disasm.txt" 2>/dev/null

@@ -44,7 +44,9 @@ static int is_color_byte(unsigned char c)
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
 }
 
-/* Returns the value of hex digit c, or -1. */
+/* Returns the value of hex digit c, or -1. Written again on purpose, not
+ * shared with common/query.c: an oracle that calls the code it checks
+ * would share its bugs. */
 static int hex(unsigned char c)
 {
     if (c >= '0' && c <= '9') return c - '0';
