@@ -80,11 +80,15 @@ def benchcmp(old, new, outdir):
         fail(f"{COMPARE_PY} is missing; run: make deps (package libbenchmark-tools)")
     os.makedirs(outdir, exist_ok=True)
     old_runs, new_runs = {}, {}
+    # A progress line that rewrites itself on a terminal; in a log file,
+    # where "\r" would glue the rounds together, one line at the end.
+    interactive = sys.stderr.isatty()
     for round_number in range(count):
-        print(f"\rround {round_number + 1}/{count}", end="", file=sys.stderr, flush=True)
+        if interactive:
+            print(f"\rround {round_number + 1}/{count}", end="", file=sys.stderr, flush=True)
         collect(old, old_runs, bench_filter, benchtime)
         collect(new, new_runs, bench_filter, benchtime)
-    print(file=sys.stderr)
+    print("" if interactive else f"{count} rounds done", file=sys.stderr)
     paths = []
     for label, runs in (("old", old_runs), ("new", new_runs)):
         path = os.path.join(outdir, f"{label}.json")
