@@ -617,7 +617,9 @@ int main(void)
     SRunner *runner = srunner_create(hi_suite());
     int failed;
 
-    srunner_run_all(runner, CK_NORMAL);
+    /* CK_ENV: CK_VERBOSITY=verbose lists every test; CK_RUN_CASE=robust
+     * runs one test case. Unset, it is the usual one-line summary. */
+    srunner_run_all(runner, CK_ENV);
     failed = srunner_ntests_failed(runner);
     srunner_free(runner);
     return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
