@@ -121,41 +121,60 @@ def load(server):
 
 
 def compare(outdir, stage_dirs):
-    """The compare subcommand: one row per stage. Returns the exit status."""
+    """The compare subcommand: one row per stage. Returns the exit status.
+
+    The stages take turns, round after round, rather than each running all
+    its repetitions in one go: a noisy minute on a shared machine then
+    slows every stage a little instead of one stage a lot."""
     count = int(os.environ.get("COUNT") or 5)
+    load_count = int(os.environ.get("LOAD_COUNT") or 3)
     benchtime = os.environ.get("BENCHTIME") or "0.5s"
     os.makedirs(outdir, exist_ok=True)
-    rows = []
-    for number, directory in enumerate(stage_dirs, start=1):
-        print(f"stage {number}: benchmarks ({count} runs)...", file=sys.stderr, flush=True)
-        runs = {}
-        for _ in range(count):
-            collect(os.path.join(directory, "bench"), runs, "^BenchmarkHi", benchtime)
-        serial = next(v for k, v in runs.items() if k.startswith("BenchmarkHi-"))
-        parallel = next(v for k, v in runs.items() if k.startswith("BenchmarkHiParallel-"))
-        print(f"stage {number}: wrk load...", file=sys.stderr, flush=True)
-        requests, p50, p99 = load(os.path.join(directory, "server"))
-        rows.append({
-            "stage": number, "ns": statistics.median(r["real_time"] for r in serial),
-            "bytes": statistics.median(r["bytes_per_op"] for r in serial),
-            "allocs": statistics.median(r["allocs_per_op"] for r in serial),
-            "parallel": statistics.median(r["real_time"] for r in parallel),
-            "rps": requests, "p50": p50, "p99": p99,
-        })
+    runs = [{} for _ in stage_dirs]
+    loads = [[] for _ in stage_dirs]
+    for round_number in range(1, count + 1):
+        print(f"benchmarks, round {round_number}/{count}: stages 1-{len(stage_dirs)}",
+              file=sys.stderr, flush=True)
+        for index, directory in enumerate(stage_dirs):
+            collect(os.path.join(directory, "bench"), runs[index], "^BenchmarkHi", benchtime)
+    for round_number in range(1, load_count + 1):
+        print(f"wrk load, round {round_number}/{load_count}: stages 1-{len(stage_dirs)}",
+              file=sys.stderr, flush=True)
+        for index, directory in enumerate(stage_dirs):
+            loads[index].append(load(os.path.join(directory, "server")))
+    rows = [stage_row(number, runs[number - 1], loads[number - 1])
+            for number in range(1, len(stage_dirs) + 1)]
     with open(os.path.join(outdir, "compare.json"), "w") as file:
-        json.dump({"count": count, "benchtime": benchtime, "cpus": os.cpu_count(),
-                   "rows": rows}, file, indent=1)
-    write_table(outdir, rows, count, benchtime)
+        json.dump({"count": count, "load_count": load_count, "benchtime": benchtime,
+                   "cpus": os.cpu_count(), "rows": rows}, file, indent=1)
+    write_table(outdir, rows, count, load_count, benchtime)
     write_chart(outdir, rows)
     return 0
 
 
-def write_table(outdir, rows, count, benchtime):
+def stage_row(number, runs, loads):
+    """Returns one stage's row of the table: the medians of its benchmark
+    runs and of its load runs (each column's median on its own)."""
+    serial = next(v for k, v in runs.items() if k.startswith("BenchmarkHi-"))
+    parallel = next(v for k, v in runs.items() if k.startswith("BenchmarkHiParallel-"))
+    return {
+        "stage": number, "ns": statistics.median(r["real_time"] for r in serial),
+        "bytes": statistics.median(r["bytes_per_op"] for r in serial),
+        "allocs": statistics.median(r["allocs_per_op"] for r in serial),
+        "parallel": statistics.median(r["real_time"] for r in parallel),
+        "rps": statistics.median(requests for requests, _, _ in loads),
+        "p50": statistics.median(p50 for _, p50, _ in loads),
+        "p99": statistics.median(p99 for _, _, p99 in loads),
+    }
+
+
+def write_table(outdir, rows, count, load_count, benchtime):
     """Writes and prints compare.md."""
     first = rows[0]["ns"]
     lines = [
-        f"Medians of {count} runs (BENCHTIME={benchtime}) on {os.cpu_count()} CPUs; "
-        "server: wrk -t2 -c50 -d5s on loopback.",
+        f"Medians of {count} runs per stage (BENCHTIME={benchtime}, stages taking turns) "
+        f"on {os.cpu_count()} CPUs; server: medians of {load_count} runs of "
+        "wrk -t2 -c50 -d5s on loopback.",
         "",
         "| stage | BenchmarkHi ns/op | vs stage 1 | B/op | allocs/op | "
         "BenchmarkHiParallel ns/op | server req/s | p50 ms | p99 ms |",
