@@ -204,6 +204,9 @@ endef
 $(foreach n,$(ALL_STAGES),$(eval $(call BENCH_SMOKE_RULES,$(n))))
 $(foreach n,$(ALL_STAGES),$(eval test-$(n): bench-smoke-$(n)))
 
+.PHONY: bench-smoke
+bench-smoke: $(addprefix bench-smoke-,$(or $(SELECTED),$(ALL_STAGES)))
+
 # ============================ Profiles ========================================
 PACKAGES += google-perftools libgoogle-perftools-dev graphviz gcovr file
 
@@ -498,6 +501,13 @@ help:
 	@echo "  make slides-test          build the deck and check it in headless Chromium"
 	@echo "  make sanitize             the suite under ASan+LSan+UBSan, every stage, gcc and clang"
 	@echo "  make fuzz                 differential fuzzing of all five stages (FUZZTIME=60)"
+	@echo "  make build                build every stage's server (out/stageN/server)"
+	@echo
+	@echo "The smoke runs inside make test, each runnable alone:"
+	@echo "  make profile-smoke        one profile of each kind, checked for its expected function"
+	@echo "  make fuzz-smoke           10 s of differential fuzzing"
+	@echo "  make stageN bench-smoke   every benchmark briefly; 0 allocs/op enforced in stages 4-5"
+	@echo "  (make test-N, race-N, bench-N, ... are what make stageN test, race, bench, ... run)"
 	@echo
 	@echo "Stages:"
 	@$(foreach n,$(ALL_STAGES),echo "  stage$(n)  $(call stage_dir,$(n))";)
