@@ -310,7 +310,7 @@ profile-smoke: $(OUT)/stage1/bench-cpu $(OUT)/stage1/bench-heap $(OUT)/stage4/be
 	@DURATION=2s profiles/profile.sh server $(OUT)/stage5/server-cpu $(SMOKE_OUT)/server >>$(SMOKE_OUT).log 2>&1 \
 	  || { cat $(SMOKE_OUT).log; exit 1; }
 	@$(call expect_in,$(SMOKE_OUT)/server/server-top-cum.txt,handle_request,stage 5 server profile)
-	@for png in cpu/cpu mem/mem block/block server/server; do \
+	@for png in cpu/cpu mem/mem block/block server/server cpu/cpu-slide block/block-slide; do \
 	  file $(SMOKE_OUT)/$$png.png | grep -q 'PNG image' || { echo "FAIL: no PNG at $(SMOKE_OUT)/$$png.png"; exit 1; }; \
 	done
 	@echo "profile smoke run: 4 profiles drawn, each showing its expected function"
@@ -410,19 +410,19 @@ slides/node_modules/reveal.js/dist/reveal.js: slides/package.json slides/package
 # stale picture is still a real measurement, and redoing them all takes
 # minutes. `rm -rf profiles/out out/compare` to start afresh.
 SLIDES_INPUTS := $(OUT)/compare/compare.json \
-  $(foreach n,1 2,profiles/out/stage$(n)/cpu.png) profiles/out/stage1/mem.png \
-  $(foreach n,4 5,profiles/out/stage$(n)/block.png) profiles/out/stage5/server.png \
+  $(foreach n,1 2,profiles/out/stage$(n)/cpu-slide.png) profiles/out/stage1/mem-slide.png \
+  $(foreach n,4 5,profiles/out/stage$(n)/block-slide.png) profiles/out/stage5/server-slide.png \
   profiles/out/stage3/cover/summary.txt
 
 $(OUT)/compare/compare.json:
 	$(MAKE) --no-print-directory compare
-profiles/out/stage%/cpu.png:
+profiles/out/stage%/cpu-slide.png:
 	$(MAKE) --no-print-directory profile-$*
-profiles/out/stage%/mem.png:
+profiles/out/stage%/mem-slide.png:
 	$(MAKE) --no-print-directory memprofile-$*
-profiles/out/stage%/block.png:
+profiles/out/stage%/block-slide.png:
 	$(MAKE) --no-print-directory blockprofile-$*
-profiles/out/stage%/server.png:
+profiles/out/stage%/server-slide.png:
 	$(MAKE) --no-print-directory profile-server-$*
 profiles/out/stage%/cover/summary.txt:
 	$(MAKE) --no-print-directory cover-$*

@@ -32,7 +32,28 @@ pprof_report() {
     google-pprof --text --nodecount=30 "$@" "$binary" "$profile" >"$outdir/$name-top.txt" 2>/dev/null
     google-pprof --text --cum --nodecount=30 "$@" "$binary" "$profile" >"$outdir/$name-top-cum.txt" 2>/dev/null
     google-pprof --dot --nodecount=40 "$@" "$binary" "$profile" 2>/dev/null | dot -Tpng -o "$outdir/$name.png"
-    written+=("$outdir/$name-top.txt" "$outdir/$name-top-cum.txt" "$outdir/$name.png")
+    google-pprof --dot --nodecount=20 "$@" "$binary" "$profile" 2>/dev/null | without_entry_frames \
+        | dot -Tpng -o "$outdir/$name-slide.png"
+    written+=("$outdir/$name-top.txt" "$outdir/$name-top-cum.txt" "$outdir/$name.png"
+              "$outdir/$name-slide.png")
+}
+
+# The slides' version of a graph: fewer boxes, and without the chain of
+# frames every sample passes through on its way down (_start, main, the
+# harness's loop, a thread's start routine). That chain says nothing about
+# the handler, yet takes half the picture's height, and so shrinks the
+# boxes that matter. Reads pprof's dot on stdin; nodes are declared before
+# the edges, so an edge is dropped when either end was.
+without_entry_frames() {
+    awk -v entry='^(_start|__libc_start_main_impl|__libc_start_call_main|main|bench_main|measure|run_n|clone3|start_thread|parallel_worker)$' '
+        /^N[0-9]+ \[label="/ {
+            name = $0
+            sub(/^N[0-9]+ \[label="/, "", name)
+            sub(/\\n.*/, "", name)
+            if (name ~ entry) { dropped[$1] = 1; next }
+        }
+        /^N[0-9]+ -> N[0-9]+ / && ($1 in dropped || $3 in dropped) { next }
+        { print }'
 }
 
 # samples FILE : the N of "Total: N samples" (or MB) in a pprof text report.
@@ -48,7 +69,9 @@ empty_picture() {
     cp "$outdir/$name-top.txt" "$outdir/$name-top-cum.txt"
     printf 'digraph empty { node [shape=box, fontsize=20]; "%s"; }\n' "$message" \
         | dot -Tpng -o "$outdir/$name.png"
-    written+=("$outdir/$name-top.txt" "$outdir/$name-top-cum.txt" "$outdir/$name.png")
+    cp "$outdir/$name.png" "$outdir/$name-slide.png"
+    written+=("$outdir/$name-top.txt" "$outdir/$name-top-cum.txt" "$outdir/$name.png"
+              "$outdir/$name-slide.png")
 }
 
 case "$kind" in

@@ -26,14 +26,15 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 REFERENCE = os.path.join(ROOT, "slides", "reference")
 STAGES = ["01-naive", "02-compile-once", "03-atomic-counter", "04-zero-alloc", "05-regex-pool"]
 
-# name -> the attendee's own file (what `make ...` writes)
+# name -> the attendee's own file (what `make ...` writes). The call graphs
+# are the -slide.png versions: fewer boxes, no _start-to-harness chain.
 ASSETS = {
-    "stage1-cpu.png": "profiles/out/stage1/cpu.png",
-    "stage2-cpu.png": "profiles/out/stage2/cpu.png",
-    "stage1-mem.png": "profiles/out/stage1/mem.png",
-    "stage4-block.png": "profiles/out/stage4/block.png",
-    "stage5-block.png": "profiles/out/stage5/block.png",
-    "stage5-server.png": "profiles/out/stage5/server.png",
+    "stage1-cpu.png": "profiles/out/stage1/cpu-slide.png",
+    "stage2-cpu.png": "profiles/out/stage2/cpu-slide.png",
+    "stage1-mem.png": "profiles/out/stage1/mem-slide.png",
+    "stage4-block.png": "profiles/out/stage4/block-slide.png",
+    "stage5-block.png": "profiles/out/stage5/block-slide.png",
+    "stage5-server.png": "profiles/out/stage5/server-slide.png",
     "compare.png": "out/compare/compare.png",
     "stage1-cpu-top.txt": "profiles/out/stage1/cpu-top.txt",
     "stage2-cpu-top.txt": "profiles/out/stage2/cpu-top.txt",
