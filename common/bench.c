@@ -83,8 +83,14 @@ void bench_keep(const void *value)
 
 /* ============================ Parallel runs ============================== */
 
+/* Each worker writes its own `left` on every iteration. Workers sit side
+ * by side in one array, so without a cache line each, two CPUs would keep
+ * stealing one line from each other (false sharing) and the harness itself
+ * would stop parallel runs from scaling. */
+#define BENCH_CACHE_LINE 64
+
 struct bench_parallel {
-    atomic_long *next;     /* the next iteration nobody has claimed yet */
+    _Alignas(BENCH_CACHE_LINE) atomic_long *next;  /* the next iteration nobody has claimed yet */
     long n;                /* iterations in all */
     long grain;            /* how many a worker claims at once */
     long left;             /* claimed by this worker, not yet run */
@@ -128,7 +134,8 @@ static int cpu_count(void)
 void bench_run_parallel(struct bench *b, void (*body)(struct bench_parallel *p))
 {
     int workers = cpu_count();
-    struct bench_parallel *pool = calloc((size_t)workers, sizeof *pool);
+    /* sizeof *pool is a whole number of cache lines (see _Alignas). */
+    struct bench_parallel *pool = aligned_alloc(BENCH_CACHE_LINE, (size_t)workers * sizeof *pool);
     atomic_long next = 0;
     long grain = b->n / ((long)workers * 100);
 
