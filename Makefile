@@ -313,7 +313,11 @@ profile-smoke: $(OUT)/stage1/bench-cpu $(OUT)/stage1/bench-heap $(OUT)/stage4/be
 	@for png in cpu/cpu mem/mem block/block server/server cpu/cpu-slide block/block-slide; do \
 	  file $(SMOKE_OUT)/$$png.png | grep -q 'PNG image' || { echo "FAIL: no PNG at $(SMOKE_OUT)/$$png.png"; exit 1; }; \
 	done
-	@echo "profile smoke run: 4 profiles drawn, each showing its expected function"
+	@! BENCHTIME=1x CPUPROFILE_FREQUENCY=1 profiles/profile.sh cpu $(OUT)/stage1/bench-cpu $(SMOKE_OUT)/empty >$(SMOKE_OUT)/empty.log 2>&1 \
+	  || { cat $(SMOKE_OUT)/empty.log; echo "FAIL: a CPU profile without samples did not fail"; exit 1; }
+	@$(call expect_in,$(SMOKE_OUT)/empty.log,has no samples,a CPU profile without samples)
+	@echo "profile smoke run: 4 profiles drawn, each showing its expected function;" \
+	  "a run too short to sample fails with a clear message"
 
 # Part of the full `make test` only (see TEST_EXTRAS at the test target).
 TEST_EXTRAS += profile-smoke

@@ -31,6 +31,15 @@ pprof_report() {
     shift 2
     google-pprof --text --nodecount=30 "$@" "$binary" "$profile" >"$outdir/$name-top.txt" 2>/dev/null
     google-pprof --text --cum --nodecount=30 "$@" "$binary" "$profile" >"$outdir/$name-top-cum.txt" 2>/dev/null
+    # With no samples pprof prints no report at all, and --dot fails
+    # without a word: say it here, before drawing.
+    local total
+    total=$(samples "$outdir/$name-top.txt")
+    if [ -z "$total" ] || [ "$total" = 0 ]; then
+        echo "profile: the $name profile has no samples: the run was too short to be seen" \
+             "(give it longer: BENCHTIME=2s, or DURATION=10s for the server)" >&2
+        exit 1
+    fi
     google-pprof --dot --nodecount=40 "$@" "$binary" "$profile" 2>/dev/null | dot -Tpng -o "$outdir/$name.png"
     google-pprof --dot --nodecount=20 "$@" "$binary" "$profile" 2>/dev/null | without_entry_frames \
         | dot -Tpng -o "$outdir/$name-slide.png"
@@ -81,8 +90,6 @@ cpu)
         BENCH=${BENCH:-'^BenchmarkHi$'} BENCHTIME=$benchtime COUNT=1 "$binary"
     [ -s "$outdir/cpu.prof" ] || { echo "profile: no CPU profile was written (is libprofiler linked?)" >&2; exit 1; }
     pprof_report cpu "$outdir/cpu.prof"
-    total=$(samples "$outdir/cpu-top.txt")
-    [ -n "$total" ] && [ "$total" != 0 ] || { echo "profile: the CPU profile has no samples" >&2; exit 1; }
     google-pprof --list=hi_handle "$binary" "$outdir/cpu.prof" >"$outdir/cpu-list-hi_handle.txt" 2>/dev/null
     # The hottest function of our own code, by flat samples: disassemble it.
     # Names starting with "_" (_init, _start) are the C runtime's, not ours:
