@@ -8,6 +8,9 @@
 # Everything built or measured goes under out/ (ignored by git).
 
 SHELL := /bin/bash
+# A recipe line like `tests | tail -n 1` fails when the tests do, not only
+# when tail does.
+.SHELLFLAGS := -o pipefail -c
 .DEFAULT_GOAL := help
 .DELETE_ON_ERROR:
 .SUFFIXES:
@@ -128,7 +131,8 @@ test-$(1): $(OUT)/stage$(1)/tests $(OUT)/stage$(1)/server $(OUT)/stage$(1)/serve
 	@echo "=== stage $(1): $(notdir $(call stage_dir,$(1))) ==="
 	@mkdir -p $(OUT)/stage$(1)/tmp
 	@HI_SERVER=$(OUT)/stage$(1)/server HI_SERVER_TSAN=$(OUT)/stage$(1)/server-tsan \
-	  HI_RACE=$(OUT)/stage$(1)/race TMPDIR=$(OUT)/stage$(1)/tmp $(OUT)/stage$(1)/tests
+	  HI_RACE=$(OUT)/stage$(1)/race TMPDIR=$(OUT)/stage$(1)/tmp $(OUT)/stage$(1)/tests \
+	  | tee $(OUT)/stage$(1)/checks.txt
 
 race-$(1): $(OUT)/stage$(1)/race
 	@echo "=== stage $(1) under ThreadSanitizer: 4 threads call the handler at once ==="
@@ -225,13 +229,16 @@ $(CONTENTION_LIB): profiles/contention.c $(COMPILER_STAMP) | deps
 #   server-cpu   the server with the CPU profiler
 define PROFILE_RULES
 $(OUT)/stage$(1)/bench-cpu: $(call stage_dir,$(1))/hi.c $(BENCH_SOURCES) common/alloc_count_none.c $(COMMON_HEADERS) | deps
+	@mkdir -p $$(@D)
 	$$(CC) $(CFLAGS_COMMON) $(OPTIMIZE) -DSTAGE_NAME='"stage$(1)"' -o $$@ $$(filter %.c,$$^) $(LIBS) $(PROFILER_LIBS)
 
 $(OUT)/stage$(1)/bench-heap: $(call stage_dir,$(1))/hi.c $(BENCH_SOURCES) common/alloc_count_none.c $(COMMON_HEADERS) | deps
+	@mkdir -p $$(@D)
 	$$(CC) $(CFLAGS_COMMON) $(OPTIMIZE) -DSTAGE_NAME='"stage$(1)"' -o $$@ $$(filter %.c,$$^) $(LIBS) \
 	  -Wl,--no-as-needed -ltcmalloc -Wl,--as-needed
 
 $(OUT)/stage$(1)/server-cpu: $(call stage_dir,$(1))/hi.c $(SERVER_SOURCES) $(COMMON_HEADERS) | deps
+	@mkdir -p $$(@D)
 	$$(CC) $(CFLAGS_COMMON) $(OPTIMIZE) -o $$@ $$(filter %.c,$$^) $(LIBS) $(PROFILER_LIBS)
 
 .PHONY: profile-$(1) memprofile-$(1) blockprofile-$(1) profile-server-$(1)
@@ -347,7 +354,7 @@ $(FUZZ_OUT)/fuzz_hi: tests/fuzz_hi.c $(foreach n,$(ALL_STAGES),$(FUZZ_OUT)/stage
 
 # fuzz_run SECONDS: a bounded run from the committed seeds; new inputs it
 # finds go to out/fuzz/corpus, never into the source tree.
-fuzz_run = mkdir -p $(FUZZ_OUT)/corpus && cp -n tests/fuzz-corpus/* $(FUZZ_OUT)/corpus/ && \
+fuzz_run = mkdir -p $(FUZZ_OUT)/corpus && cp tests/fuzz-corpus/* $(FUZZ_OUT)/corpus/ && \
 	$(FUZZ_OUT)/fuzz_hi -max_total_time=$(1) -max_len=512 -print_final_stats=1 \
 	  -artifact_prefix=$(FUZZ_OUT)/ $(FUZZ_OUT)/corpus
 
@@ -466,7 +473,14 @@ build: $(addprefix build-,$(or $(SELECTED),$(ALL_STAGES)))
 
 # The full `make test` adds the smoke runs of the other areas (TEST_EXTRAS,
 # after the stages); `make stageN test` stays about stage N.
-test: $(addprefix test-,$(or $(SELECTED),$(ALL_STAGES))) $(if $(SELECTED),,$(TEST_EXTRAS))
+TESTED_STAGES = $(or $(SELECTED),$(ALL_STAGES))
+SMOKE_RUNS = $(addprefix bench-smoke-,$(TESTED_STAGES)) $(if $(SELECTED),,$(TEST_EXTRAS))
+test: $(addprefix test-,$(TESTED_STAGES)) $(if $(SELECTED),,$(TEST_EXTRAS))
+	@awk -v smoke=$(words $(SMOKE_RUNS)) -v stages=$(words $(TESTED_STAGES)) \
+	  '/Checks:/ { gsub(/[^0-9 ]/, " "); checks += $$2; failed += $$3 + $$4 } \
+	   END { printf "make test: %d checks in %d stage suites, %d smoke runs\n", checks, stages, smoke; \
+	         printf "test: %d passed, %d failed\n", checks - failed + smoke, failed; exit failed > 0 }' \
+	  $(foreach n,$(TESTED_STAGES),$(OUT)/stage$(n)/checks.txt)
 
 race: $(addprefix race-,$(or $(SELECTED),1))
 

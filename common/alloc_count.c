@@ -35,6 +35,8 @@ static void *counted(void *pointer, size_t size)
     return pointer;
 }
 
+/* See alloc_count.h. Fills totals with everything counted so far. Returns
+ * 1: this build counts allocations. */
 int alloc_totals(struct alloc_totals *totals)
 {
     totals->allocations = atomic_load_explicit(&allocation_count, memory_order_relaxed);
@@ -44,11 +46,15 @@ int alloc_totals(struct alloc_totals *totals)
 
 /* ============================ The allocator ============================== */
 
+/* The functions below replace glibc's allocator entry points for the whole
+ * program, pcre2 included: each calls the real one and counts the block.
+ * Each returns what the glibc function it wraps returns. */
 void *malloc(size_t size)
 {
     return counted(__libc_malloc(size), size);
 }
 
+/* Counts count * size bytes, as Go counts a make([]T, n). */
 void *calloc(size_t count, size_t size)
 {
     return counted(__libc_calloc(count, size), count * size);
@@ -61,16 +67,19 @@ void *realloc(void *pointer, size_t size)
     return counted(__libc_realloc(pointer, size), size);
 }
 
+/* Freeing is not counted: allocs/op counts allocations, as Go does. */
 void free(void *pointer)
 {
     __libc_free(pointer);
 }
 
+/* The older aligned allocators, used by some libraries: counted too. */
 void *memalign(size_t alignment, size_t size)
 {
     return counted(__libc_memalign(alignment, size), size);
 }
 
+/* C11's aligned allocator (the benchmark harness uses it itself). */
 void *aligned_alloc(size_t alignment, size_t size)
 {
     return counted(__libc_memalign(alignment, size), size);
@@ -90,11 +99,14 @@ int posix_memalign(void **result, size_t alignment, size_t size)
     return 0;
 }
 
+/* Page-aligned, obsolete, still exported by glibc: counted so that no
+ * allocation slips past. */
 void *valloc(size_t size)
 {
     return counted(__libc_valloc(size), size);
 }
 
+/* Like valloc(), rounded up to whole pages. */
 void *pvalloc(size_t size)
 {
     return counted(__libc_pvalloc(size), size);

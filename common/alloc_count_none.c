@@ -7,6 +7,8 @@
  */
 #include "alloc_count.h"
 
+/* Returns 0: this build does not count (the profiling builds run on
+ * tcmalloc or gperftools, which must own malloc themselves). */
 int alloc_totals(struct alloc_totals *totals)
 {
     totals->allocations = 0;

@@ -36,6 +36,8 @@ static long long clock_ns(clockid_t clock)
     return (long long)t.tv_sec * 1000000000LL + t.tv_nsec;
 }
 
+/* See bench.h. Starts counting time and allocations; a no-op when the
+ * timer already runs, as in Go. */
 void bench_start_timer(struct bench *b)
 {
     struct bench_run *run = b->run;
@@ -48,6 +50,7 @@ void bench_start_timer(struct bench *b)
     run->timer_on = 1;
 }
 
+/* See bench.h. Adds what passed since bench_start_timer() to the run. */
 void bench_stop_timer(struct bench *b)
 {
     struct bench_run *run = b->run;
@@ -63,6 +66,8 @@ void bench_stop_timer(struct bench *b)
     run->timer_on = 0;
 }
 
+/* See bench.h. Forgets what was measured so far (set-up cost), keeping
+ * the timer running if it was. */
 void bench_reset_timer(struct bench *b)
 {
     struct bench_run *run = b->run;
@@ -76,6 +81,8 @@ void bench_reset_timer(struct bench *b)
 /* bench_keep() stores here; a volatile store cannot be optimized away. */
 const void *volatile bench_sink;
 
+/* See bench.h. Keeps value "used", so the compiler cannot drop the work
+ * that produced it. */
 void bench_keep(const void *value)
 {
     bench_sink = value;
@@ -98,6 +105,8 @@ struct bench_parallel {
     void (*body)(struct bench_parallel *p);
 };
 
+/* See bench.h. Returns 1 while this worker has an iteration to run, 0
+ * when all b->n are claimed, like Go's pb.Next(). */
 int bench_next(struct bench_parallel *p)
 {
     long first;
@@ -131,6 +140,8 @@ static int cpu_count(void)
     return count > 0 ? (int)count : 1;
 }
 
+/* See bench.h. Runs body on one thread per CPU until they have shared
+ * out b->n iterations between them, like Go's b.RunParallel(). */
 void bench_run_parallel(struct bench *b, void (*body)(struct bench_parallel *p))
 {
     int workers = cpu_count();
@@ -416,12 +427,21 @@ static int write_json(const char *path, const struct result *results, int total,
     return fclose(file) == 0 ? 0 : -1;
 }
 
+/* Returns 1 when BENCH (if set) matches benchmark's name, as go test's
+ * -bench pattern does, else 0. */
+static int is_selected(const struct settings *settings, const struct benchmark *benchmark)
+{
+    return !settings->has_filter || regexec(&settings->filter, benchmark->name, 0, NULL, 0) == 0;
+}
+
+/* See bench.h: runs the selected benchmarks COUNT times each, prints Go's
+ * lines, writes the JSON. Returns the process's exit status. */
 int bench_main(const struct benchmark *list, int count, const char *package)
 {
     static struct result results[MAX_RESULTS];
     struct settings settings;
     long long started = clock_ns(CLOCK_MONOTONIC);
-    int total = 0, name_width = 0, cpus = cpu_count(), failed = 0;
+    int total = 0, selected = 0, name_width = 0, cpus = cpu_count(), failed = 0;
 
     if (read_settings(&settings) != 0)
         return 1;
@@ -429,12 +449,20 @@ int bench_main(const struct benchmark *list, int count, const char *package)
         int width = (int)strlen(list[i].name) + 4;
 
         name_width = width > name_width ? width : name_width;
+        selected += is_selected(&settings, &list[i]);
+    }
+    /* Every result is kept for the JSON and the medians: refuse up front
+     * rather than drop some of them. */
+    if ((long)selected * settings.count > MAX_RESULTS) {
+        fprintf(stderr, "bench: COUNT=%d times %d benchmarks is more than %d results;"
+                " lower COUNT or narrow BENCH\n", settings.count, selected, MAX_RESULTS);
+        return 1;
     }
     printf("goos: linux\ncpu: %s\npkg: %s\n", cpu_model(), package);
     for (int i = 0; i < count; i++) {
-        if (settings.has_filter && regexec(&settings.filter, list[i].name, 0, NULL, 0) != 0)
+        if (!is_selected(&settings, &list[i]))
             continue;
-        for (int r = 0; r < settings.count && total < MAX_RESULTS; r++) {
+        for (int r = 0; r < settings.count; r++) {
             struct result *result = &results[total++];
 
             snprintf(result->name, sizeof result->name, "%s-%d", list[i].name, cpus);

@@ -51,6 +51,8 @@ static int url_decode(const char *src, size_t length, char *out, size_t size)
     return (int)used;
 }
 
+/* See query.h. Returns the decoded length of the first color parameter,
+ * 0 when there is none, or -1 when it is malformed or too long. */
 int query_color(const char *query, char *out, size_t size)
 {
     static const char name[] = "color";

@@ -48,6 +48,8 @@ static int recorder_send(struct response_writer *writer,
     return result;
 }
 
+/* See response.h. Prepares r for its first use; recorder_reset() then
+ * readies it for each next response without allocating. */
 void recorder_init(struct recorder *r)
 {
     r->writer.send = recorder_send;

@@ -116,6 +116,9 @@ static int listening_port(struct mg_context *context)
     return count > 0 ? ports[0].port : -1;
 }
 
+/* Starts civetweb on 127.0.0.1:$PORT with this stage's handler and waits
+ * for SIGINT or SIGTERM. Returns 0 after a clean stop, 1 when the server
+ * could not start (a busy port), 2 for a bad PORT. */
 int main(void)
 {
     long port = port_from_environment();

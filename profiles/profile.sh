@@ -109,6 +109,14 @@ mem)
     [ -n "$last" ] || { echo "profile: no heap profile was written (is tcmalloc linked?)" >&2; exit 1; }
     cp "$last" "$outdir/mem.prof"
     pprof_report mem "$outdir/mem.prof" --alloc_space
+    # pprof counts in MB; a run that allocated less than 1 MB (stages 4
+    # and 5) would read 0.0 on every line, so count those in bytes.
+    if awk -v total="$(samples "$outdir/mem-top.txt")" 'BEGIN { exit !(total < 1) }'; then
+        for flag in "" --cum; do
+            google-pprof --text $flag --nodecount=30 --alloc_space --show_bytes "$binary" \
+                "$outdir/mem.prof" >"$outdir/mem-top${flag:+-cum}.txt" 2>/dev/null
+        done
+    fi
     # The top lists start-up allocations too (the harness's own regcomp,
     # stdio buffers); what matters is the handler's share, per call.
     handler_bytes=$(google-pprof --text --alloc_space --show_bytes "$binary" "$outdir/mem.prof" 2>/dev/null \
@@ -150,8 +158,8 @@ server)
     ;;
 esac
 
-total=$(samples "$outdir/$kind-top.txt" 2>/dev/null || true)
-echo "--- $kind profile of $binary${total:+ ($total total)}"
+total=$(sed -n 's/^Total: //p' "$outdir/$kind-top.txt" 2>/dev/null | head -1 || true)
+echo "--- $kind profile of $binary${total:+ (total: $total)}"
 head -n 16 "$outdir/$kind-top.txt"
 echo "wrote:"
 printf '  %s\n' "${written[@]}"

@@ -48,6 +48,7 @@ ASSETS = {
 
 
 def fail(message):
+    """Prints message and exits with status 1."""
     print(f"slides: {message}", file=sys.stderr)
     sys.exit(1)
 
@@ -65,17 +66,20 @@ def asset(name):
 
 
 def source_note(measured):
+    """Returns the line under a figure saying whose machine measured it."""
     return ("*measured on this machine*" if measured
             else "*reference numbers from the workbook's build machine: run the targets to get yours*")
 
 
 def image(name, outdir):
+    """Copies picture name into the deck and returns its Markdown."""
     path, measured = asset(name + ".png")
     shutil.copy(path, os.path.join(outdir, "img", name + ".png"))
     return f"![](img/{name}.png){{.callgraph}}\n\n{source_note(measured)}"
 
 
 def text(name, lines=14):
+    """Returns the first lines of text report name as a code block."""
     path, measured = asset(name + ".txt")
     with open(path) as file:
         head = "".join(file.readlines()[:lines]).rstrip()
@@ -83,26 +87,31 @@ def text(name, lines=14):
 
 
 def diff(number):
+    """Returns stage number's hi.c diff against the stage before it."""
     old = os.path.join("stages", STAGES[number - 2], "hi.c")
     new = os.path.join("stages", STAGES[number - 1], "hi.c")
     done = subprocess.run(["diff", "-U2", old, new], cwd=ROOT, capture_output=True, text=True)
-    # Keep only the code hunks: the comment at the top is the prose of the slide.
+    # The whole diff, the rewritten header comment included: that comment
+    # is the stage's own explanation of its change.
     return f"```diff\n{done.stdout.rstrip()}\n```"
 
 
 def compare_rows():
+    """Returns (rows of compare.json, measured_here)."""
     path, measured = asset("compare.json")
     with open(path) as file:
         return json.load(file)["rows"], measured
 
 
 def compare_table():
+    """Returns the Markdown comparison table with its source note."""
     path, measured = asset("compare.md")
     with open(path) as file:
         return file.read().rstrip() + "\n\n" + source_note(measured)
 
 
 def delta(a, b):
+    """Returns a small before/after table of stages a and b, from compare.json."""
     rows, measured = compare_rows()
     old, new = rows[a - 1], rows[b - 1]
     return (f"| | stage {a} | stage {b} | |\n|---|---:|---:|---:|\n"
@@ -114,6 +123,8 @@ def delta(a, b):
 
 
 def expand(markdown, outdir):
+    """Returns markdown with every {{kind:argument}} placeholder replaced
+    by what it names (an image, a text report, a diff or a table)."""
     def replace(match):
         kind, _, argument = match[1].partition(":")
         if kind == "image":
@@ -132,6 +143,7 @@ def expand(markdown, outdir):
 
 
 def main(argv):
+    """Builds the deck into argv[1]. Returns the exit status."""
     if len(argv) != 2:
         fail("usage: build.py OUTDIR")
     outdir = os.path.abspath(argv[1])

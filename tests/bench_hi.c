@@ -72,6 +72,7 @@ static void count_with_mutex(struct bench_parallel *p)
     }
 }
 
+/* The visitor counter behind a mutex, one worker per CPU. */
 static void BenchmarkVisitCountMutex(struct bench *b)
 {
     bench_run_parallel(b, count_with_mutex);
@@ -87,6 +88,7 @@ static void count_with_atomic(struct bench_parallel *p)
         atomic_fetch_add_explicit(&atomic_count, 1, memory_order_relaxed);
 }
 
+/* The visitor counter as stages 3-5 keep it: one shared atomic. */
 static void BenchmarkVisitCountAtomic(struct bench *b)
 {
     bench_run_parallel(b, count_with_atomic);
@@ -103,6 +105,7 @@ struct padded_count {
 static struct padded_count thread_counts[MAX_COUNTERS];
 static _Alignas(CACHE_LINE) atomic_int next_counter;
 
+/* One worker's loop: claims a slot of its own, then counts there. */
 static void count_per_thread(struct bench_parallel *p)
 {
     int slot = atomic_fetch_add(&next_counter, 1) % MAX_COUNTERS;
@@ -117,6 +120,7 @@ static void count_per_thread(struct bench_parallel *p)
     }
 }
 
+/* Per-thread counters: what counting costs when nothing is shared. */
 static void BenchmarkVisitCountPerThread(struct bench *b)
 {
     bench_run_parallel(b, count_per_thread);
@@ -128,6 +132,8 @@ static void BenchmarkVisitCountPerThread(struct bench *b)
 #define STAGE_NAME "stage"
 #endif
 
+/* Runs the benchmarks against the stage linked in. Returns 0 when all
+ * ran (and stayed within BENCH_ALLOCS_MAX), 1 otherwise. */
 int main(void)
 {
     static const struct benchmark benchmarks[] = {

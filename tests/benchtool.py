@@ -3,9 +3,10 @@
 
   benchtool.py benchcmp OLD-BENCH NEW-BENCH OUTDIR
       Runs both benchmark binaries COUNT times (default 10), alternating
-      old and new so that drift in machine speed hits both alike, writes
-      Google Benchmark JSON for each and lets Debian's compare.py print
-      the deltas with a Mann-Whitney U test's p-value, as benchstat does.
+      old and new so that drift in machine speed hits both alike, and
+      prints benchstat's tables (time/op, alloc/op, allocs/op: medians,
+      deltas, Mann-Whitney U p-values). It also writes Google Benchmark
+      JSON for each and lets Debian's compare.py print its own view.
 
   benchtool.py compare OUTDIR STAGE-DIR...
       Runs BenchmarkHi and BenchmarkHiParallel (COUNT times each) and a
@@ -96,17 +97,63 @@ def benchcmp(old, new, outdir):
             json.dump(google_json(runs), file, indent=1)
         paths.append(path)
     print(f"old: {old}\nnew: {new}\n{count} runs each, BENCHTIME={benchtime}, alternating\n")
-    print(f"{'name':28} {'old ns/op':>12} {'new ns/op':>12} {'delta':>8}   (medians)")
-    for name in old_runs:
-        if name in new_runs:
-            before = statistics.median(r["real_time"] for r in old_runs[name])
-            after = statistics.median(r["real_time"] for r in new_runs[name])
-            print(f"{name:28} {before:12.1f} {after:12.1f} {100 * (after - before) / before:+7.1f}%")
-    print("\ncompare.py (Time and CPU deltas; the U Test rows give p-values):")
+    print_benchstat(old_runs, new_runs)
+    print("compare.py (Time and CPU deltas; the U Test rows give p-values):")
     sys.stdout.flush()
     done = subprocess.run(["/usr/bin/python3", COMPARE_PY, "--no-color", "-a",
                            "benchmarks", *paths])
     return done.returncode
+
+
+# benchstat's three tables: the JSON field, its column title, its unit.
+METRICS = (("real_time", "time/op", "ns"), ("bytes_per_op", "alloc/op", "B"),
+           ("allocs_per_op", "allocs/op", ""))
+
+
+def spread(values):
+    """Returns half the interquartile range of values as a percentage of
+    their median: the "± x%" column, which a few outliers cannot inflate."""
+    middle = statistics.median(values)
+    if len(values) < 2 or middle == 0:
+        return 0.0
+    low, _, high = statistics.quantiles(values, n=4)
+    return 100 * (high - low) / 2 / middle
+
+
+def p_value(old, new):
+    """Returns the two-sided Mann-Whitney U test's p-value for old and new,
+    the test benchstat and compare.py use: it asks only whether one set of
+    runs tends to be larger, so a slow outlier cannot fake a difference."""
+    from scipy.stats import mannwhitneyu   # Debian's python3-scipy
+    if len(set(old) | set(new)) == 1:
+        return 1.0   # all equal (0 allocs/op before and after): no difference
+    return mannwhitneyu(old, new, alternative="two-sided").pvalue
+
+
+def print_benchstat(old_runs, new_runs):
+    """Prints old and new side by side as benchstat does: per metric, the
+    medians with their spread, the delta, and the p-value with the number
+    of runs. A delta whose p-value is above 0.05 prints as "~", since
+    the runs cannot tell it apart from noise."""
+    names = [name for name in old_runs if name in new_runs]
+    for field, title, unit in METRICS:
+        print(f"{'name':30} {'old ' + title:>16} {'new ' + title:>16}  {'delta':>8}")
+        for name in names:
+            old = [r[field] for r in old_runs[name]]
+            new = [r[field] for r in new_runs[name]]
+            before, after = statistics.median(old), statistics.median(new)
+            p = p_value(old, new)
+            if p > 0.05:
+                delta = "~"
+            elif before == 0:
+                delta = "+inf%"
+            else:
+                delta = f"{100 * (after - before) / before:+.2f}%"
+            cells = [f"{value:.{1 if field == 'real_time' else 0}f}{unit} ± {spread(values):.0f}%"
+                     for value, values in ((before, old), (after, new))]
+            print(f"{name:30} {cells[0]:>16} {cells[1]:>16}  {delta:>8}  "
+                  f"(p={p:.3f} n={len(old)}+{len(new)})")
+        print()
 
 
 def load(server):

@@ -125,6 +125,7 @@ static void report(int stage, const char *query, const struct recorder *got,
     abort();
 }
 
+/* libFuzzer calls this once: prepares all five stages. Returns 0. */
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
@@ -135,6 +136,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     return 0;
 }
 
+/* libFuzzer's entry: data is one query string. Every stage must answer it
+ * exactly as the oracle says; a difference aborts. Returns 0. */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static struct recorder recorder;

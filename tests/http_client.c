@@ -14,6 +14,7 @@
 
 #include "http_client.h"
 
+/* See http_client.h. Returns a connected socket, or -1. */
 int http_connect(int port)
 {
     struct sockaddr_in address = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
@@ -32,6 +33,7 @@ int http_connect(int port)
     return fd;
 }
 
+/* See http_client.h. Returns 0 once every byte is sent, or -1. */
 int http_send(int fd, const char *request, size_t length)
 {
     while (length > 0) {
@@ -88,6 +90,7 @@ static long content_length(const struct http_response *response)
     return end == value + length && number >= 0 ? number : -1;
 }
 
+/* See http_client.h. Returns 0 for one whole, well-formed response. */
 int http_read_response(int fd, struct http_response *response)
 {
     long body_length = -1;
@@ -125,6 +128,7 @@ int http_read_response(int fd, struct http_response *response)
     return 0;
 }
 
+/* See http_client.h. Returns 0 with the response, or -1. */
 int http_get(int port, const char *target, struct http_response *response)
 {
     char request[8192];

@@ -50,6 +50,12 @@ if grep -q 'Non-2xx or 3xx responses' "$work/wrk"; then
     echo "load: FAIL: the server answered some requests with errors" >&2
     exit 1
 fi
+# So did one whose connections failed or timed out (wrk prints this line
+# only when it counted such errors).
+if grep -q 'Socket errors:' "$work/wrk"; then
+    echo "load: FAIL: wrk saw socket errors (refused, reset or timed-out connections)" >&2
+    exit 1
+fi
 
 # wrk prints latencies as 812.00us, 1.20ms or 1.01s: convert all to ms.
 awk '

@@ -28,6 +28,7 @@
 
 static struct server_process server;
 
+/* A fresh server for each attack, so one attack cannot hide another. */
 static void robust_setup(void)
 {
     const char *binary = getenv("HI_SERVER");
@@ -137,17 +138,32 @@ END_TEST
 
 /* ============================ Crowds ===================================== */
 
-/* CROWD connections that never send a byte hold the server's workers.
- * Closing them must give the server back. */
+/* How many idle connections stay open while another client is served:
+ * half of the server's 64 workers. */
+#define IDLE_HELD 32
+
+/* Connections that never send a byte each hold one of civetweb's worker
+ * threads until they close or request_timeout_ms passes. CROWD of them,
+ * more than there are workers, are opened; all but IDLE_HELD are closed
+ * again, which must give their workers back at once; and while IDLE_HELD
+ * stay open, another client must be served, with the right bytes. */
 START_TEST(test_many_idle_connections)
 {
+    static struct http_response response;
     int idle[CROWD];
 
     for (int i = 0; i < CROWD; i++) {
         idle[i] = http_connect(server.port);
         ck_assert_msg(idle[i] >= 0, "connection %d refused", i);
     }
-    for (int i = 0; i < CROWD; i++)
+    for (int i = 0; i < CROWD - IDLE_HELD; i++)
+        close(idle[i]);
+    ck_assert_msg(http_get(server.port, "/hi?color=teal", &response) == 0,
+                  "no answer while %d idle connections stay open", IDLE_HELD);
+    ck_assert_int_eq(response.status, 200);
+    ck_assert_msg(visitor_in_page(response.body, response.body_length, "teal") > 0,
+                  "wrong bytes: %s", response.raw);
+    for (int i = CROWD - IDLE_HELD; i < CROWD; i++)
         close(idle[i]);
 }
 END_TEST
@@ -197,6 +213,7 @@ START_TEST(test_burst_of_clients)
 }
 END_TEST
 
+/* See robust.h. Returns the robustness test case. */
 TCase *robust_tcase(void)
 {
     TCase *robust = tcase_create("robust");

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -52,22 +53,33 @@ static int read_line(int fd, char *line, size_t size, int seconds)
     return -1;
 }
 
+/* See server_process.h. Returns 0 once the server said where it listens;
+ * -1 when it could not be started or did not say so in time. */
 int server_start(struct server_process *server, const char *binary, const char *port_text)
 {
     const char *temporary = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-    int output[2];
-    int error_fd;
+    int output[2] = { -1, -1 };
+    pid_t parent = getpid();
+    int error_fd, got_line;
 
     memset(server, 0, sizeof *server);
     server->pid = -1;
     snprintf(server->stderr_path, sizeof server->stderr_path,
              "%s/hi-server-stderr-XXXXXX", temporary);
     error_fd = mkstemp(server->stderr_path);
-    if (error_fd < 0 || pipe(output) != 0)
+    if (error_fd < 0)
         return -1;
+    if (pipe(output) != 0)
+        goto fail;
 
     server->pid = fork();
     if (server->pid == 0) {
+        /* If the test process dies first (a failed assertion ends a Check
+         * child at once, skipping its teardown), the server must not live
+         * on, holding a port: have the kernel send it SIGTERM. */
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        if (getppid() != parent)
+            _exit(127);   /* the parent died before prctl took effect */
         dup2(output[1], STDOUT_FILENO);
         dup2(error_fd, STDERR_FILENO);
         close(output[0]);
@@ -80,13 +92,12 @@ int server_start(struct server_process *server, const char *binary, const char *
     }
     close(output[1]);
     close(error_fd);
-    if (server->pid < 0) {
-        close(output[0]);
-        return -1;
-    }
+    error_fd = -1;
+    if (server->pid < 0)
+        goto fail;
 
-    int got_line = read_line(output[0], server->first_line,
-                             sizeof server->first_line, START_SECONDS) == 0;
+    got_line = read_line(output[0], server->first_line,
+                         sizeof server->first_line, START_SECONDS) == 0;
     close(output[0]);   /* the server prints nothing after that line */
     if (got_line && sscanf(server->first_line, "listening on http://127.0.0.1:%d/hi",
                            &server->port) == 1 && server->port > 0)
@@ -95,8 +106,20 @@ int server_start(struct server_process *server, const char *binary, const char *
      * status as it was; if it hangs, SIGKILL ends it. */
     server->exit_status = server_stop(server, SIGKILL);
     return -1;
+
+fail:
+    if (output[0] >= 0) {
+        close(output[0]);
+        close(output[1]);
+    }
+    if (error_fd >= 0)
+        close(error_fd);
+    unlink(server->stderr_path);
+    return -1;
 }
 
+/* See server_process.h. Returns the exit status (128 + signal when killed
+ * by one), or -1 when it did not end within seconds and was killed. */
 int server_wait(struct server_process *server, int seconds)
 {
     long long deadline = now_ms() + seconds * 1000LL;
@@ -123,6 +146,7 @@ int server_wait(struct server_process *server, int seconds)
     return 128 + WTERMSIG(status);
 }
 
+/* See server_process.h. Returns what server_wait() returns. */
 int server_stop(struct server_process *server, int signal_number)
 {
     if (server->pid <= 0)
@@ -150,11 +174,15 @@ static char *read_file(const char *path)
     return text;
 }
 
+/* See server_process.h. Returns what the server wrote to stderr (the
+ * caller frees it), or NULL. */
 char *server_stderr(const struct server_process *server)
 {
     return read_file(server->stderr_path);
 }
 
+/* See server_process.h. Returns the program's exit status, or -1 when it
+ * could not be run or outlived seconds; *output gets what it printed. */
 int run_program(const char *binary, int seconds, char **output)
 {
     const char *temporary = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";

@@ -39,8 +39,10 @@ fi
 # Slide ids are pandoc's, from the headings in slides/slides.md.
 for shot in title:title-slide callgraph:make-stage1-profile table:all-five-stages-side-by-side; do
     name=${shot%%:*}
+    rm -f "$outdir/slide-$name.png"   # an old screenshot must not pass for a new one
     timeout 60 "$browser" "${flags[@]}" --virtual-time-budget=3000 \
-        --screenshot="$outdir/slide-$name.png" "file://$deck#/${shot#*:}" >/dev/null 2>&1
+        --screenshot="$outdir/slide-$name.png" "file://$deck#/${shot#*:}" >/dev/null 2>&1 \
+        || echo "slides test: Chromium exited with status $? on the $name slide" >&2
     [ -s "$outdir/slide-$name.png" ] || { echo "FAIL: no screenshot of the $name slide" >&2; exit 1; }
     echo "slides test: screenshot $outdir/slide-$name.png"
 done

@@ -13,6 +13,7 @@
 
 /* ============================ Pages ====================================== */
 
+/* See visitors.h. Returns the page's length. */
 int expected_page(char *page, size_t size, const char *color, unsigned long visitor)
 {
     return snprintf(page, size,
@@ -20,6 +21,8 @@ int expected_page(char *page, size_t size, const char *color, unsigned long visi
                     color, visitor);
 }
 
+/* See visitors.h. Returns the visitor number, or 0 if body is not exactly
+ * a welcome page for color. */
 unsigned long visitor_in_page(const char *body, size_t length, const char *color)
 {
     static const char marker[] = "You are visitor number ";
@@ -48,6 +51,8 @@ static int compare_numbers(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* See visitors.h. Fills result with how numbers differ from a run of
+ * consecutive visitor numbers. */
 void check_numbering(const unsigned long *numbers, size_t count, struct numbering *result)
 {
     unsigned long *sorted = malloc(count * sizeof *sorted);
@@ -171,11 +176,13 @@ static int run_workers(void *(*body)(void *), int port, int threads, int request
     return result;
 }
 
+/* See visitors.h. Returns 0, or -1 if a thread could not start. */
 int handle_in_parallel(int threads, int requests, unsigned long *numbers)
 {
     return run_workers(handle_worker, 0, threads, requests, numbers);
 }
 
+/* See visitors.h. Returns 0, or -1 if a client could not connect. */
 int fetch_in_parallel(int port, int clients, int requests, unsigned long *numbers)
 {
     return run_workers(fetch_worker, port, clients, requests, numbers);

@@ -109,11 +109,15 @@ cleanup:
 
 /* ============================ Handler ==================================== */
 
+/* Returns 0: nothing to prepare, everything happens per request. */
 int hi_init(void)
 {
-    return 0;   /* nothing to prepare: everything happens per request */
+    return 0;
 }
 
+/* See hi.h. Answers one GET /hi: the welcome page for a valid color, 400
+ * for any other, 500 only if memory runs out. Only a valid color takes a
+ * visitor number. */
 void hi_handle(struct response_writer *writer, const char *query)
 {
     char color[COLOR_MAX + 1];
@@ -141,6 +145,7 @@ void hi_handle(struct response_writer *writer, const char *query)
     free(page);
 }
 
+/* Nothing to free: hi_init() made nothing. */
 void hi_shutdown(void)
 {
 }

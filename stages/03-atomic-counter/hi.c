@@ -122,6 +122,9 @@ int hi_init(void)
     return 0;
 }
 
+/* See hi.h. Answers one GET /hi: the welcome page for a valid color, 400
+ * for any other, 500 only if memory runs out. Only a valid color takes a
+ * visitor number. */
 void hi_handle(struct response_writer *writer, const char *query)
 {
     char color[COLOR_MAX + 1];
@@ -149,6 +152,7 @@ void hi_handle(struct response_writer *writer, const char *query)
     free(page);
 }
 
+/* Frees what hi_init() made, so LeakSanitizer finds nothing at exit. */
 void hi_shutdown(void)
 {
     pcre2_code_free(color_pattern);

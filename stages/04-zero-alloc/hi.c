@@ -118,7 +118,8 @@ static int welcome_page(struct page *page, const char *color, unsigned long visi
 
 /* ============================ Handler ==================================== */
 
-/* Compiles the pattern. Returns 0, or -1 after printing pcre2's reason. */
+/* Compiles the pattern and makes the shared match data. Returns 0, or
+ * -1 after saying why, with nothing left allocated. */
 int hi_init(void)
 {
     PCRE2_SIZE error_offset;
@@ -137,11 +138,19 @@ int hi_init(void)
     shared_match = pcre2_match_data_create_from_pattern(color_pattern, NULL);
     if (shared_match == NULL) {
         fprintf(stderr, "hi: out of memory for the match data\n");
-        return -1;
+        goto fail;
     }
     return 0;
+
+fail:
+    pcre2_code_free(color_pattern);
+    color_pattern = NULL;
+    return -1;
 }
 
+/* See hi.h. Answers one GET /hi: the welcome page for a valid color, 400
+ * for any other, 500 only if memory runs out. Only a valid color takes a
+ * visitor number. */
 void hi_handle(struct response_writer *writer, const char *query)
 {
     char color[COLOR_MAX + 1];
@@ -167,6 +176,7 @@ void hi_handle(struct response_writer *writer, const char *query)
     writer->send(writer, &response);
 }
 
+/* Frees what hi_init() made, so LeakSanitizer finds nothing at exit. */
 void hi_shutdown(void)
 {
     pcre2_match_data_free(shared_match);

@@ -138,7 +138,9 @@ static int welcome_page(struct page *page, const char *color, unsigned long visi
 
 /* ============================ Handler ==================================== */
 
-/* Compiles the pattern. Returns 0, or -1 after printing pcre2's reason. */
+/* Compiles the pattern (to machine code too, where pcre2's JIT can) and
+ * makes the thread-specific key. Returns 0, or -1 after saying why, with
+ * nothing left allocated. */
 int hi_init(void)
 {
     PCRE2_SIZE error_offset;
@@ -161,11 +163,19 @@ int hi_init(void)
                 error_code);
     if (pthread_key_create(&thread_match_key, free_thread_match) != 0) {
         fprintf(stderr, "hi: cannot create a thread-specific key\n");
-        return -1;
+        goto fail;
     }
     return 0;
+
+fail:
+    pcre2_code_free(color_pattern);
+    color_pattern = NULL;
+    return -1;
 }
 
+/* See hi.h. Answers one GET /hi: the welcome page for a valid color, 400
+ * for any other, 500 only if memory runs out. Only a valid color takes a
+ * visitor number. */
 void hi_handle(struct response_writer *writer, const char *query)
 {
     char color[COLOR_MAX + 1];
@@ -191,6 +201,7 @@ void hi_handle(struct response_writer *writer, const char *query)
     writer->send(writer, &response);
 }
 
+/* Frees what hi_init() made, so LeakSanitizer finds nothing at exit. */
 void hi_shutdown(void)
 {
     /* Other threads freed theirs on exit; this one's is still here. */
