@@ -40,7 +40,10 @@ static int header_has_token(const char *value, const char *token)
 /* Returns 1 when civetweb will keep this connection open after the
  * response. It is the rule civetweb's should_keep_alive() applies: with a
  * Connection header, only if it lists keep-alive; without one, only for
- * HTTP/1.1. Telling the client the same thing avoids surprises. */
+ * HTTP/1.1. Telling the client the same thing avoids surprises. civetweb
+ * may still close after a request it could not fully read (its internal
+ * must_close flag, which no public call shows); this endpoint's requests
+ * have no body, so that does not arise here. */
 static int keeps_alive(const struct mg_connection *connection)
 {
     const struct mg_request_info *info = mg_get_request_info(connection);
