@@ -67,8 +67,15 @@ RACE_SOURCES := tests/race.c tests/visitors.c tests/http_client.c
 
 # What `make deps` installs. Every target that needs a package depends on
 # deps, so a fresh Debian 12 or Ubuntu machine needs no manual set-up.
-PACKAGES := gcc clang make pkg-config libc6-dev libclang-rt-dev \
+PACKAGES := gcc clang make pkg-config libc6-dev \
             libcivetweb-dev libpcre2-dev check
+
+# Installed where this system's package lists have them, else skipped once
+# with a note (out/deps-skipped.txt remembers it): Ubuntu ships Chromium
+# only as a snap, and older releases keep clang's sanitizer runtime inside
+# libclang-common-N-dev. What needs a skipped package says so when run.
+OPTIONAL_PACKAGES := libclang-rt-dev
+DEPS_SKIPPED := $(OUT)/deps-skipped.txt
 
 # COMMAND:PACKAGE pairs installed only when the command is missing: node
 # and npm may come from elsewhere (NodeSource), and Debian's npm package
@@ -77,26 +84,42 @@ COMMAND_PACKAGES :=
 
 .PHONY: deps
 deps:
-	@missing=""; \
+	@installed() { [ "$$(dpkg-query -W -f='$${db:Status-Status}' "$$1" 2>/dev/null)" = installed ]; }; \
+	missing=""; optional=""; \
 	for package in $(PACKAGES); do \
-	  dpkg-query -W -f='$${db:Status-Status}' "$$package" 2>/dev/null | grep -qx installed \
-	    || missing="$$missing $$package"; \
+	  installed "$$package" || missing="$$missing $$package"; \
 	done; \
 	for pair in $(COMMAND_PACKAGES); do \
 	  command -v "$${pair%%:*}" >/dev/null || missing="$$missing $${pair#*:}"; \
 	done; \
-	[ -z "$$missing" ] && exit 0; \
+	for package in $(OPTIONAL_PACKAGES); do \
+	  installed "$$package" || grep -qx "$$package" $(DEPS_SKIPPED) 2>/dev/null \
+	    || optional="$$optional $$package"; \
+	done; \
+	[ -z "$$missing$$optional" ] && exit 0; \
 	if ! command -v apt-get >/dev/null; then \
-	  echo "deps: this needs Debian or Ubuntu (apt-get). Missing packages:$$missing" >&2; exit 1; \
+	  echo "deps: this needs Debian or Ubuntu (apt-get). Missing packages:$$missing$$optional" >&2; exit 1; \
 	fi; \
 	if [ "$$(id -u)" = 0 ]; then sudo=""; \
 	elif command -v sudo >/dev/null; then sudo="sudo"; \
-	else echo "deps: missing packages. As root, run: apt-get install -y$$missing" >&2; exit 1; fi; \
-	echo "deps: installing$$missing (log: $(OUT)/apt.log)"; \
+	else echo "deps: missing packages. As root, run: apt-get install -y$$missing$$optional" >&2; exit 1; fi; \
 	mkdir -p $(OUT); \
-	{ $$sudo apt-get update && \
-	  $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing; \
-	} >$(OUT)/apt.log 2>&1 || { \
+	echo "deps: updating the package lists (log: $(OUT)/apt.log)"; \
+	$$sudo apt-get update >$(OUT)/apt.log 2>&1 || { \
+	  tail -n 5 $(OUT)/apt.log >&2; echo "deps: apt-get update failed. Run: sudo apt-get update" >&2; exit 1; }; \
+	for package in $$optional; do \
+	  candidate=$$(apt-cache policy "$$package" 2>/dev/null | sed -n 's/^ *Candidate: //p'); \
+	  if [ -n "$$candidate" ] && [ "$$candidate" != "(none)" ]; then \
+	    missing="$$missing $$package"; \
+	  else \
+	    echo "$$package" >>$(DEPS_SKIPPED); \
+	    echo "deps: $$package is not in this system's package lists: skipped"; \
+	  fi; \
+	done; \
+	[ -z "$$missing" ] && exit 0; \
+	echo "deps: installing$$missing"; \
+	$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing \
+	  >>$(OUT)/apt.log 2>&1 || { \
 	  tail -n 5 $(OUT)/apt.log >&2; \
 	  echo "deps: apt-get failed. Run: sudo apt-get install -y$$missing" >&2; exit 1; }
 
@@ -407,7 +430,8 @@ $(foreach cc,$(SANITIZE_COMPILERS),$(foreach n,$(ALL_STAGES),$(eval $(call SANIT
 sanitize: $(foreach cc,$(SANITIZE_COMPILERS),$(addprefix sanitize-$(cc)-,$(or $(SELECTED),$(ALL_STAGES))))
 
 # ============================ Slides ==========================================
-PACKAGES += pandoc chromium
+PACKAGES += pandoc
+OPTIONAL_PACKAGES += chromium
 COMMAND_PACKAGES += node:nodejs npm:npm
 
 SLIDES_OUT := $(OUT)/slides
