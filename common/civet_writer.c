@@ -18,6 +18,8 @@
 /* Headers plus a typical body fit here; larger bodies take a second write. */
 #define CIVET_WRITER_BUFFER 1024
 
+/* ============================ Keep-alive ================================= */
+
 /* Returns 1 when the comma-separated header value has token, in any case. */
 static int header_has_token(const char *value, const char *token)
 {
@@ -53,6 +55,8 @@ static int keeps_alive(const struct mg_connection *connection)
         return header_has_token(header, "keep-alive");
     return info->http_version != NULL && strcmp(info->http_version, "1.1") == 0;
 }
+
+/* ============================ Sending ==================================== */
 
 /* Returns 0 when all length bytes went out, -1 otherwise. */
 static int write_all(struct mg_connection *connection, const char *bytes, size_t length)

@@ -10,6 +10,8 @@
 
 #include "query.h"
 
+/* ============================ URL decoding =============================== */
+
 /* Returns the value 0..15 of one hexadecimal digit, or -1. */
 static int hex_value(char c)
 {
@@ -50,6 +52,8 @@ static int url_decode(const char *src, size_t length, char *out, size_t size)
     out[used] = '\0';
     return (int)used;
 }
+
+/* ============================ The color parameter ======================== */
 
 /* See query.h. Returns the decoded length of the first color parameter,
  * 0 when there is none, or -1 when it is malformed or too long. */

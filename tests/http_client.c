@@ -14,6 +14,8 @@
 
 #include "http_client.h"
 
+/* ============================ Sending ==================================== */
+
 /* See http_client.h. Returns a connected socket, or -1. */
 int http_connect(int port)
 {
@@ -48,6 +50,8 @@ int http_send(int fd, const char *request, size_t length)
     }
     return 0;
 }
+
+/* ============================ Reading ==================================== */
 
 const char *http_header(const struct http_response *response, const char *name,
                         size_t *length)
@@ -127,6 +131,8 @@ int http_read_response(int fd, struct http_response *response)
     response->body_length = (size_t)body_length;
     return 0;
 }
+
+/* ============================ One whole GET ============================== */
 
 /* See http_client.h. Returns 0 with the response, or -1. */
 int http_get(int port, const char *target, struct http_response *response)

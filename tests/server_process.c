@@ -18,6 +18,8 @@
 #define START_SECONDS 20
 #define STOP_SECONDS 20
 
+/* ============================ Starting =================================== */
+
 /* Returns milliseconds on a monotonic clock. */
 static long long now_ms(void)
 {
@@ -118,6 +120,8 @@ fail:
     return -1;
 }
 
+/* ============================ Stopping =================================== */
+
 /* See server_process.h. Returns the exit status (128 + signal when killed
  * by one), or -1 when it did not end within seconds and was killed. */
 int server_wait(struct server_process *server, int seconds)
@@ -154,6 +158,8 @@ int server_stop(struct server_process *server, int signal_number)
     kill(server->pid, signal_number);
     return server_wait(server, STOP_SECONDS);
 }
+
+/* ============================ What it printed ============================ */
 
 /* Returns a malloc'ed, NUL-terminated copy of the file at path, or NULL. */
 static char *read_file(const char *path)
