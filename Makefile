@@ -502,7 +502,8 @@ SMOKE_RUNS = $(addprefix bench-smoke-,$(TESTED_STAGES)) $(if $(SELECTED),,$(TEST
 test: $(addprefix test-,$(TESTED_STAGES)) $(if $(SELECTED),,$(TEST_EXTRAS))
 	@awk -v smoke=$(words $(SMOKE_RUNS)) -v stages=$(words $(TESTED_STAGES)) \
 	  '/Checks:/ { gsub(/[^0-9 ]/, " "); checks += $$2; failed += $$3 + $$4 } \
-	   END { printf "make test: %d checks in %d stage suites, %d smoke runs\n", checks, stages, smoke; \
+	   END { printf "make test: %d checks in %d stage suite%s, %d smoke run%s\n", checks, \
+	           stages, stages == 1 ? "" : "s", smoke, smoke == 1 ? "" : "s"; \
 	         printf "test: %d passed, %d failed\n", checks - failed + smoke, failed; exit failed > 0 }' \
 	  $(foreach n,$(TESTED_STAGES),$(OUT)/stage$(n)/checks.txt)
 
