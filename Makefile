@@ -97,13 +97,18 @@ deps:
 	    || optional="$$optional $$package"; \
 	done; \
 	[ -z "$$missing$$optional" ] && exit 0; \
+	mkdir -p $(OUT); \
+	skip_optional() { \
+	  printf '%s\n' $$optional >>$(DEPS_SKIPPED); \
+	  echo "deps: not installed:$$optional ($$1); what needs them will say SKIPPED"; }; \
 	if ! command -v apt-get >/dev/null; then \
+	  [ -z "$$missing" ] && { skip_optional "no apt-get here"; exit 0; }; \
 	  echo "deps: this needs Debian or Ubuntu (apt-get). Missing packages:$$missing$$optional" >&2; exit 1; \
 	fi; \
 	if [ "$$(id -u)" = 0 ]; then sudo=""; \
 	elif command -v sudo >/dev/null; then sudo="sudo"; \
+	elif [ -z "$$missing" ]; then skip_optional "as root: apt-get install -y$$optional"; exit 0; \
 	else echo "deps: missing packages. As root, run: apt-get install -y$$missing$$optional" >&2; exit 1; fi; \
-	mkdir -p $(OUT); \
 	echo "deps: updating the package lists (log: $(OUT)/apt.log)"; \
 	$$sudo apt-get update >$(OUT)/apt.log 2>&1 || { \
 	  tail -n 5 $(OUT)/apt.log >&2; echo "deps: apt-get update failed. Run: sudo apt-get update" >&2; exit 1; }; \
@@ -500,11 +505,13 @@ build: $(addprefix build-,$(or $(SELECTED),$(ALL_STAGES)))
 TESTED_STAGES = $(or $(SELECTED),$(ALL_STAGES))
 SMOKE_RUNS = $(addprefix bench-smoke-,$(TESTED_STAGES)) $(if $(SELECTED),,$(TEST_EXTRAS))
 test: $(addprefix test-,$(TESTED_STAGES)) $(if $(SELECTED),,$(TEST_EXTRAS))
-	@awk -v smoke=$(words $(SMOKE_RUNS)) -v stages=$(words $(TESTED_STAGES)) \
+	@skipped=$(if $(SELECTED),0,$$([ -e $(OUT)/slides-test/SKIPPED ] && echo 1 || echo 0)); \
+	awk -v smoke=$(words $(SMOKE_RUNS)) -v stages=$(words $(TESTED_STAGES)) -v skipped=$$skipped \
 	  '/Checks:/ { gsub(/[^0-9 ]/, " "); checks += $$2; failed += $$3 + $$4 } \
 	   END { printf "make test: %d checks in %d stage suite%s, %d smoke run%s\n", checks, \
 	           stages, stages == 1 ? "" : "s", smoke, smoke == 1 ? "" : "s"; \
-	         printf "test: %d passed, %d failed\n", checks - failed + smoke, failed; exit failed > 0 }' \
+	         printf "test: %d passed, %d failed%s\n", checks - failed + smoke - skipped, failed, \
+	           skipped ? sprintf(", %d skipped", skipped) : ""; exit failed > 0 }' \
 	  $(foreach n,$(TESTED_STAGES),$(OUT)/stage$(n)/checks.txt)
 
 race: $(addprefix race-,$(or $(SELECTED),1))

@@ -7,8 +7,13 @@
  * the program comes here first:
  *
  *   1. try the lock without waiting; if that works, nothing is recorded;
- *   2. otherwise time the real, blocking lock and record the wait with
- *      the caller's stack.
+ *   2. otherwise take the caller's stack, then time the real, blocking
+ *      lock and record the wait under that stack.
+ *
+ * The stack is taken before waiting, not after: once the lock is held,
+ * every microsecond spent unwinding would lengthen the critical section
+ * and make the other threads wait longer - the profiler would inflate
+ * the very contention it measures.
  *
  * At exit it writes the totals in gperftools' "--- contention" format to
  * $CONTENTION_PROFILE, which google-pprof reads like any other profile:
@@ -18,6 +23,7 @@
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include <errno.h>
 #include <execinfo.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -107,17 +113,32 @@ int pthread_mutex_lock(pthread_mutex_t *mutex)
 
     if (real_mutex_lock == NULL)
         real_mutex_lock = (int (*)(pthread_mutex_t *))dlsym(RTLD_NEXT, "pthread_mutex_lock");
-    if (recording || pthread_mutex_trylock(mutex) == 0)
-        return recording ? real_mutex_lock(mutex) : 0;
+    if (recording)
+        return real_mutex_lock(mutex);
+    /* Only EBUSY means somebody else holds it. 0 and EOWNERDEAD (a robust
+     * mutex whose owner died) both mean we now hold it; anything else is
+     * an error the real lock would report too. */
+    result = pthread_mutex_trylock(mutex);
+    if (result != EBUSY)
+        return result;
 
-    started = now_ns();
-    result = real_mutex_lock(mutex);
     recording = 1;
     /* frames[0] is this function; the caller's chain starts at 1. */
     depth = backtrace(frames, MAX_DEPTH + 1) - 1;
-    if (depth > 0)
-        record(frames + 1, depth, now_ns() - started);
     recording = 0;
+    /* frames[1] is a return address, just past the call: step back into
+     * the call so pprof's --list charges the line that locked. (pprof
+     * does that itself for every frame but the first.) */
+    if (depth > 0)
+        frames[1] = (char *)frames[1] - 1;
+
+    started = now_ns();
+    result = real_mutex_lock(mutex);
+    if (depth > 0) {
+        recording = 1;
+        record(frames + 1, depth, now_ns() - started);
+        recording = 0;
+    }
     return result;
 }
 

@@ -105,7 +105,7 @@ mem)
     HEAPPROFILE="$outdir/heap" BENCH=${BENCH:-'^BenchmarkHi$'} BENCHTIME=${BENCHTIME:-200000x} \
         COUNT=1 "$binary" | tee "$outdir/mem-bench.txt"
     # tcmalloc dumps as it goes; only the last dump holds all of the run.
-    last=$(ls -1v "$outdir"/heap.*.heap 2>/dev/null | tail -1)
+    last=$(ls -1v "$outdir"/heap.*.heap 2>/dev/null | tail -1 || true)
     [ -n "$last" ] || { echo "profile: no heap profile was written (is tcmalloc linked?)" >&2; exit 1; }
     cp "$last" "$outdir/mem.prof"
     pprof_report mem "$outdir/mem.prof" --alloc_space
@@ -120,7 +120,7 @@ mem)
     # The top lists start-up allocations too (the harness's own regcomp,
     # stdio buffers); what matters is the handler's share, per call.
     handler_bytes=$(google-pprof --text --alloc_space --show_bytes "$binary" "$outdir/mem.prof" 2>/dev/null \
-        | awk '$6 == "hi_handle" { print $4; exit }')
+        | awk '$6 == "hi_handle" && !found { print $4; found = 1 }')
     calls=$(awk '/^Benchmark/ { print $2; exit }' "$outdir/mem-bench.txt")
     awk -v bytes="${handler_bytes:-0}" -v calls="${calls:-0}" 'BEGIN {
         printf "hi_handle allocated %.0f bytes in all over %.0f calls", bytes, calls

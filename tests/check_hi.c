@@ -21,7 +21,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "hi.h"
@@ -339,15 +338,6 @@ START_TEST(test_live_connection_close)
 }
 END_TEST
 
-/* Returns milliseconds on a monotonic clock. */
-static long long now_ms(void)
-{
-    struct timespec t;
-
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
 /* A response split over several writes, with Nagle's algorithm on, waits
  * for the client's delayed ACK: about 40 ms, on every keep-alive request.
  * That signature is what this counts; it is no speed target. An answer on
@@ -369,11 +359,11 @@ START_TEST(test_live_keep_alive_sequence)
     ck_assert_int_ge(fd, 0);
     for (int i = 0; i < 200; i++) {
         unsigned long visitor;
-        long long sent_ms = now_ms();
+        long long sent_ms = monotonic_ms();
 
         ck_assert_int_eq(http_send(fd, good, sizeof good - 1), 0);
         ck_assert_int_eq(http_read_response(fd, &response), 0);
-        stalls += now_ms() - sent_ms >= STALL_MS;
+        stalls += monotonic_ms() - sent_ms >= STALL_MS;
         visitor = visitor_in_page(response.body, response.body_length, "blue");
         ck_assert_msg(visitor > 0, "not a welcome page: %s", response.raw);
         if (previous != 0)

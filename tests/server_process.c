@@ -20,8 +20,8 @@
 
 /* ============================ Starting =================================== */
 
-/* Returns milliseconds on a monotonic clock. */
-static long long now_ms(void)
+/* See server_process.h. Returns milliseconds on a monotonic clock. */
+long long monotonic_ms(void)
 {
     struct timespec t;
 
@@ -33,12 +33,12 @@ static long long now_ms(void)
  * or -1 on a timeout or end of file. */
 static int read_line(int fd, char *line, size_t size, int seconds)
 {
-    long long deadline = now_ms() + seconds * 1000LL;
+    long long deadline = monotonic_ms() + seconds * 1000LL;
     size_t used = 0;
 
     while (used + 1 < size) {
         struct pollfd ready = { .fd = fd, .events = POLLIN };
-        long long left = deadline - now_ms();
+        long long left = deadline - monotonic_ms();
         char c;
 
         if (left <= 0 || poll(&ready, 1, (int)left) <= 0)
@@ -93,6 +93,7 @@ int server_start(struct server_process *server, const char *binary, const char *
         _exit(127);
     }
     close(output[1]);
+    output[1] = -1;
     close(error_fd);
     error_fd = -1;
     if (server->pid < 0)
@@ -110,10 +111,9 @@ int server_start(struct server_process *server, const char *binary, const char *
     return -1;
 
 fail:
-    if (output[0] >= 0) {
-        close(output[0]);
-        close(output[1]);
-    }
+    for (int i = 0; i < 2; i++)
+        if (output[i] >= 0)
+            close(output[i]);
     if (error_fd >= 0)
         close(error_fd);
     unlink(server->stderr_path);
@@ -126,7 +126,7 @@ fail:
  * by one), or -1 when it did not end within seconds and was killed. */
 int server_wait(struct server_process *server, int seconds)
 {
-    long long deadline = now_ms() + seconds * 1000LL;
+    long long deadline = monotonic_ms() + seconds * 1000LL;
     int status;
 
     if (server->pid <= 0)
@@ -136,7 +136,7 @@ int server_wait(struct server_process *server, int seconds)
 
         if (done == server->pid)
             break;
-        if (done < 0 || now_ms() > deadline) {
+        if (done < 0 || monotonic_ms() > deadline) {
             kill(server->pid, SIGKILL);
             waitpid(server->pid, &status, 0);
             server->pid = -1;

@@ -32,6 +32,9 @@ int server_wait(struct server_process *server, int seconds);
  * caller frees it), or NULL. */
 char *server_stderr(const struct server_process *server);
 
+/* Returns milliseconds on a monotonic clock, for the tests' deadlines. */
+long long monotonic_ms(void);
+
 /* Runs binary to completion (at most seconds), its stdout and stderr both
  * going to a new file. Returns its exit status as server_wait() does and
  * sets *output to a malloc'ed copy of what it printed. */
