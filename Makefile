@@ -503,8 +503,9 @@ build: $(addprefix build-,$(or $(SELECTED),$(ALL_STAGES)))
 # The full `make test` adds the smoke runs of the other areas (TEST_EXTRAS,
 # after the stages); `make stageN test` stays about stage N.
 TESTED_STAGES = $(or $(SELECTED),$(ALL_STAGES))
-SMOKE_RUNS = $(addprefix bench-smoke-,$(TESTED_STAGES)) $(if $(SELECTED),,$(TEST_EXTRAS))
-test: $(addprefix test-,$(TESTED_STAGES)) $(if $(SELECTED),,$(TEST_EXTRAS))
+TESTED_EXTRAS = $(if $(SELECTED),,$(TEST_EXTRAS))
+SMOKE_RUNS = $(addprefix bench-smoke-,$(TESTED_STAGES)) $(TESTED_EXTRAS)
+test: $(addprefix test-,$(TESTED_STAGES)) $(TESTED_EXTRAS)
 	@skipped=$(if $(SELECTED),0,$$([ -e $(OUT)/slides-test/SKIPPED ] && echo 1 || echo 0)); \
 	awk -v smoke=$(words $(SMOKE_RUNS)) -v stages=$(words $(TESTED_STAGES)) -v skipped=$$skipped \
 	  '/Checks:/ { gsub(/[^0-9 ]/, " "); checks += $$2; failed += $$3 + $$4 } \
