@@ -61,7 +61,7 @@ SERVER_SOURCES := common/server.c common/civet_writer.c common/router.c \
 HANDLER_SOURCES := common/router.c common/query.c common/response.c common/recorder.c
 TEST_SOURCES := tests/check_hi.c tests/http_client.c tests/server_process.c \
                 tests/visitors.c tests/robust.c
-RACE_SOURCES := tests/race.c tests/visitors.c tests/http_client.c
+RACE_SOURCES := tests/race.c tests/visitors.c tests/http_client.c tests/server_process.c
 
 # ============================ Debian packages =================================
 
@@ -148,6 +148,10 @@ $(OUT)/stage$(1)/race: $(call stage_dir,$(1))/hi.c $(RACE_SOURCES) $(HANDLER_SOU
 	@mkdir -p $$(@D)
 	$$(CC) $(CFLAGS_COMMON) $(TSAN_FLAGS) -o $$@ $$(filter %.c,$$^) $(LIBS)
 
+$(OUT)/stage$(1)/race-plain: $(call stage_dir,$(1))/hi.c $(RACE_SOURCES) $(HANDLER_SOURCES) $(COMMON_HEADERS) | deps
+	@mkdir -p $$(@D)
+	$$(CC) $(CFLAGS_COMMON) $(OPTIMIZE) -o $$@ $$(filter %.c,$$^) $(LIBS)
+
 $(OUT)/stage$(1)/tests: $(call stage_dir,$(1))/hi.c $(TEST_SOURCES) $(HANDLER_SOURCES) $(COMMON_HEADERS) | deps
 	@mkdir -p $$(@D)
 	$$(CC) $(CFLAGS_COMMON) $(OPTIMIZE) -DSTAGE=$(1) -o $$@ $$(filter %.c,$$^) $(LIBS) $$(CHECK_LIBS)
@@ -155,17 +159,26 @@ $(OUT)/stage$(1)/tests: $(call stage_dir,$(1))/hi.c $(TEST_SOURCES) $(HANDLER_SO
 .PHONY: build-$(1) test-$(1) race-$(1) run-$(1)
 build-$(1): $(OUT)/stage$(1)/server
 
-test-$(1): $(OUT)/stage$(1)/tests $(OUT)/stage$(1)/server $(OUT)/stage$(1)/server-tsan $(OUT)/stage$(1)/race
+test-$(1): $(OUT)/stage$(1)/tests $(OUT)/stage$(1)/server $(OUT)/stage$(1)/server-tsan $(OUT)/stage$(1)/race $(OUT)/stage$(1)/race-plain
 	@echo "=== stage $(1): $(notdir $(call stage_dir,$(1))) ==="
 	@mkdir -p $(OUT)/stage$(1)/tmp
 	@HI_SERVER=$(OUT)/stage$(1)/server HI_SERVER_TSAN=$(OUT)/stage$(1)/server-tsan \
-	  HI_RACE=$(OUT)/stage$(1)/race TMPDIR=$(OUT)/stage$(1)/tmp $(OUT)/stage$(1)/tests \
-	  | tee $(OUT)/stage$(1)/checks.txt
+	  HI_RACE=$(OUT)/stage$(1)/race HI_RACE_PLAIN=$(OUT)/stage$(1)/race-plain \
+	  TMPDIR=$(OUT)/stage$(1)/tmp $(OUT)/stage$(1)/tests | tee $(OUT)/stage$(1)/checks.txt
 
-race-$(1): $(OUT)/stage$(1)/race
+# race-N: ThreadSanitizer's verdict, and where it finds a race, the harm
+# the race does in a build without it (tests/race.c explains both).
+race-$(1): $(OUT)/stage$(1)/race $(OUT)/stage$(1)/race-plain
 	@echo "=== stage $(1) under ThreadSanitizer: 4 threads call the handler at once ==="
-	@$(OUT)/stage$(1)/race && echo "PASS: no data race in stage $(1)" || { status=$$$$?; \
-	  echo "FAIL: stage $(1): ThreadSanitizer exit status $$$$status (66 means a data race)"; exit 1; }
+	@status=0; $(OUT)/stage$(1)/race || status=$$$$?; \
+	case $$$$status in \
+	0) echo "PASS: no data race in stage $(1)";; \
+	66) echo "FAIL: stage $(1): ThreadSanitizer reported a data race (exit status 66)"; \
+	    echo "--- the harm it does: the same test built without ThreadSanitizer, repeated for up to 20 s"; \
+	    $(OUT)/stage$(1)/race-plain --until-wrong 20 || true; exit 1;; \
+	1) echo "FAIL: stage $(1): visitor numbers were wrong (exit status 1)"; exit 1;; \
+	*) echo "FAIL: stage $(1): the race test could not run (exit status $$$$status)"; exit 1;; \
+	esac
 
 run-$(1): $(OUT)/stage$(1)/server
 	@PORT=$(PORT) $(OUT)/stage$(1)/server
@@ -173,7 +186,7 @@ endef
 $(foreach n,$(ALL_STAGES),$(eval $(call STAGE_RULES,$(n))))
 
 # ============================ Benchmarks ======================================
-PACKAGES += libbenchmark-tools python3-scipy wrk gnuplot-nox
+PACKAGES += libbenchmark-tools python3-scipy wrk gnuplot-nox valgrind
 export BENCH BENCHTIME COUNT
 
 BENCH_SOURCES := tests/bench_hi.c common/bench.c $(HANDLER_SOURCES)
@@ -184,14 +197,47 @@ $(OUT)/stage$(1)/bench: $(call stage_dir,$(1))/hi.c $(BENCH_SOURCES) common/allo
 	$$(CC) $(CFLAGS_COMMON) $(OPTIMIZE) -DSTAGE_NAME='"stage$(1) ($(notdir $(call stage_dir,$(1))))"' \
 	  -o $$@ $$(filter %.c,$$^) $(LIBS)
 
-.PHONY: bench-$(1)
+# The same benchmarks on glibc's malloc, uncounted: what callgrind runs,
+# since counting would add its own instructions to every allocation.
+$(OUT)/stage$(1)/bench-plain: $(call stage_dir,$(1))/hi.c $(BENCH_SOURCES) common/alloc_count_none.c $(COMMON_HEADERS) | deps
+	@mkdir -p $$(@D)
+	$$(CC) $(CFLAGS_COMMON) $(OPTIMIZE) -DSTAGE_NAME='"stage$(1) ($(notdir $(call stage_dir,$(1))))"' \
+	  -o $$@ $$(filter %.c,$$^) $(LIBS)
+
+.PHONY: bench-$(1) instr-$(1)
 bench-$(1): $(OUT)/stage$(1)/bench
 	@$(OUT)/stage$(1)/bench
+
+# The count is exact for a given binary, so it is taken once per build
+# and the report kept; make stageN instr prints it.
+$(OUT)/stage$(1)/instr/instr.json: $(OUT)/stage$(1)/bench-plain tests/instr.py
+	@mkdir -p $$(@D)
+	@tests/instr.py run $$< $$(@D) >$$(@D)/instr.txt || { cat $$(@D)/instr.txt; exit 1; }
+
+instr-$(1): $(OUT)/stage$(1)/instr/instr.json
+	@cat $(OUT)/stage$(1)/instr/instr.txt
 endef
 $(foreach n,$(ALL_STAGES),$(eval $(call BENCH_RULES,$(n))))
 
-.PHONY: bench
+.PHONY: bench instr instrcmp instr-check
 bench: $(addprefix bench-,$(or $(SELECTED),1))
+instr: $(addprefix instr-,$(or $(SELECTED),1))
+
+# instrcmp OLD=a NEW=b: instructions per request, function by function.
+ifneq ($(filter instrcmp,$(MAKECMDGOALS)),)
+  ifneq ($(words $(filter $(ALL_STAGES),$(OLD))) $(words $(filter $(ALL_STAGES),$(NEW))),1 1)
+    $(error usage: make instrcmp OLD=1 NEW=2 (stage numbers from $(firstword $(ALL_STAGES)) to $(lastword $(ALL_STAGES))))
+  endif
+endif
+instrcmp: $(OUT)/stage$(OLD)/instr/instr.json $(OUT)/stage$(NEW)/instr/instr.json
+	@tests/instr.py cmp $(OUT)/stage$(OLD)/instr $(OUT)/stage$(NEW)/instr
+
+# The lessons of stages/stages.txt as instruction counts, inside make test.
+instr-check: $(foreach n,$(ALL_STAGES),$(OUT)/stage$(n)/instr/instr.json)
+	@echo "--- instructions per request: the lessons of stages/stages.txt"
+	@tests/instr.py check stages/stages.txt $(foreach n,$(ALL_STAGES),$(OUT)/stage$(n)/instr)
+
+TEST_EXTRAS += instr-check
 
 # benchcmp OLD=a NEW=b: both stages' benchmarks, alternating, with p-values.
 .PHONY: benchcmp compare load
@@ -205,7 +251,7 @@ benchcmp: $(OUT)/stage$(OLD)/bench $(OUT)/stage$(NEW)/bench
 	  $(OUT)/benchcmp/stage$(OLD)-vs-stage$(NEW)
 
 # compare: every stage, side by side, into out/compare/ (table and chart).
-compare: $(foreach n,$(ALL_STAGES),$(OUT)/stage$(n)/bench $(OUT)/stage$(n)/server)
+compare: $(foreach n,$(ALL_STAGES),$(OUT)/stage$(n)/bench $(OUT)/stage$(n)/server $(OUT)/stage$(n)/instr/instr.json)
 	@tests/benchtool.py compare $(OUT)/compare $(foreach n,$(ALL_STAGES),$(OUT)/stage$(n))
 
 define LOAD_RULES
@@ -222,11 +268,11 @@ load: $(addprefix load-,$(or $(SELECTED),1))
 define BENCH_SMOKE_RULES
 .PHONY: bench-smoke-$(1)
 bench-smoke-$(1): $(OUT)/stage$(1)/bench
-	@echo "--- stage $(1): benchmark smoke run (BENCHTIME=200x)"
+	@echo "--- stage $(1): every benchmark for 200 iterations$(if $(filter 4 5,$(1)),; BenchmarkHi for 20000 with no allocation allowed)"
 	@BENCH= COUNT=1 BENCHTIME=200x BENCH_JSON=$(OUT)/stage$(1)/smoke.json $(OUT)/stage$(1)/bench >$(OUT)/stage$(1)/smoke.txt \
 	  || { cat $(OUT)/stage$(1)/smoke.txt; exit 1; }
-	@[ "$$$$(grep -c '^Benchmark' $(OUT)/stage$(1)/smoke.txt)" = 5 ] \
-	  || { cat $(OUT)/stage$(1)/smoke.txt; echo "FAIL: expected 5 benchmark lines"; exit 1; }
+	@[ "$$$$(grep -c '^Benchmark' $(OUT)/stage$(1)/smoke.txt)" = 6 ] \
+	  || { cat $(OUT)/stage$(1)/smoke.txt; echo "FAIL: expected 6 benchmark lines"; exit 1; }
 	@/usr/bin/python3 /usr/share/benchmark/compare.py --no-color benchmarks \
 	  $(OUT)/stage$(1)/smoke.json $(OUT)/stage$(1)/smoke.json >/dev/null \
 	  || { echo "FAIL: compare.py cannot read $(OUT)/stage$(1)/smoke.json"; exit 1; }
@@ -248,7 +294,7 @@ CONTENTION_LIB := $(OUT)/profiles/libcontention.so
 
 $(CONTENTION_LIB): profiles/contention.c $(COMPILER_STAMP) | deps
 	@mkdir -p $(@D)
-	$(CC) -std=c11 $(WARNINGS) -O2 -g -fPIC -shared -o $@ $< -ldl
+	$(CC) -std=c11 $(WARNINGS) -O2 -g -fno-omit-frame-pointer -fPIC -shared -o $@ $< -ldl
 
 # PROFILE_RULES N: profiling builds of stage N and the targets using them.
 #   bench-cpu    the benchmarks with gperftools' CPU profiler linked in
@@ -269,7 +315,7 @@ $(OUT)/stage$(1)/server-cpu: $(call stage_dir,$(1))/hi.c $(SERVER_SOURCES) $(COM
 	@mkdir -p $$(@D)
 	$$(CC) $(CFLAGS_COMMON) $(OPTIMIZE) -o $$@ $$(filter %.c,$$^) $(LIBS) $(PROFILER_LIBS)
 
-.PHONY: profile-$(1) memprofile-$(1) blockprofile-$(1) profile-server-$(1)
+.PHONY: profile-$(1) memprofile-$(1) blockprofile-$(1) blockprofile-check-$(1) profile-server-$(1)
 profile-$(1): $(OUT)/stage$(1)/bench-cpu
 	@profiles/profile.sh cpu $(OUT)/stage$(1)/bench-cpu $(PROFILE_OUT)/stage$(1)
 
@@ -279,15 +325,19 @@ memprofile-$(1): $(OUT)/stage$(1)/bench-heap
 blockprofile-$(1): $(OUT)/stage$(1)/bench-cpu $(CONTENTION_LIB)
 	@CONTENTION_LIB=$(CONTENTION_LIB) profiles/profile.sh block $(OUT)/stage$(1)/bench-cpu $(PROFILE_OUT)/stage$(1)
 
+blockprofile-check-$(1): $(OUT)/stage$(1)/bench-cpu $(CONTENTION_LIB)
+	@profiles/block_check.sh $(OUT)/stage$(1)/bench-cpu $(CONTENTION_LIB) $(OUT)/stage$(1)/block-check
+
 profile-server-$(1): $(OUT)/stage$(1)/server-cpu
 	@profiles/profile.sh server $(OUT)/stage$(1)/server-cpu $(PROFILE_OUT)/stage$(1)
 endef
 $(foreach n,$(ALL_STAGES),$(eval $(call PROFILE_RULES,$(n))))
 
-.PHONY: profile memprofile blockprofile profile-server
+.PHONY: profile memprofile blockprofile blockprofile-check profile-server
 profile: $(addprefix profile-,$(or $(SELECTED),1))
 memprofile: $(addprefix memprofile-,$(or $(SELECTED),1))
 blockprofile: $(addprefix blockprofile-,$(or $(SELECTED),1))
+blockprofile-check: $(addprefix blockprofile-check-,$(or $(SELECTED),4))
 profile-server: $(addprefix profile-server-,$(or $(SELECTED),1))
 
 # ============================ Coverage ========================================

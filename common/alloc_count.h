@@ -4,7 +4,8 @@
  * Go's testing package reports B/op and allocs/op from the runtime's
  * memory statistics. C has no such statistics, so the benchmark binary
  * defines malloc() and friends itself (alloc_count.c): each one counts,
- * then calls glibc's real allocator. Because the definitions live in the
+ * then calls glibc's real allocator, keeping its counts per thread so that
+ * counting does not slow parallel benchmarks down. Because the definitions live in the
  * executable, they replace malloc for every library it loads, so pcre2's
  * own allocations are counted too (-Wl,--wrap=malloc would miss those).
  *
@@ -19,8 +20,8 @@ struct alloc_totals {
     unsigned long long bytes;         /* bytes those calls asked for */
 };
 
-/* Fills totals with the counts since the program started. Returns 1, or
- * 0 when this binary does not count allocations (totals are then zero). */
+/* The counts so far; alloc_count.c (counting) and alloc_count_none.c
+ * (not counting) each give the contract of their version. */
 int alloc_totals(struct alloc_totals *totals);
 
 #endif

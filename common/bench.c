@@ -1,9 +1,19 @@
 /*
- * bench.c - see bench.h. The growth rule and the output follow Go's
- * testing package, so numbers read the same way in both languages.
+ * bench.c - a benchmark harness in the manner of Go's testing.B (bench.h).
+ *
+ * The growth rule and the output follow Go's testing package, so numbers
+ * read the same way in both languages. What the harness does on its own
+ * account stays out of the measurement: worker threads are started once,
+ * outside the timer; allocations are counted per thread (alloc_count.c);
+ * and a parallel run says so when its workers did not get their CPUs.
  */
+#define _GNU_SOURCE   /* sched_getaffinity and CPU_COUNT */
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <regex.h>
+#include <sched.h>
+#include <semaphore.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,20 +21,60 @@
 #include <time.h>
 #include <unistd.h>
 
+#if defined(__has_include)
+#if __has_include(<valgrind/callgrind.h>)
+#include <valgrind/callgrind.h>
+#define HAVE_CALLGRIND 1
+#endif
+#endif
+
 #include "alloc_count.h"
 #include "bench.h"
 
 #define MAX_ITERATIONS 1000000000L
 #define MAX_RESULTS 256
 
+/* A run whose threads spent more than this share of it waiting for a CPU
+ * (another process had it) measured the machine, not the code. */
+#define CPU_WAIT_WARNING 0.10
+
+/* ============================ The measured run =========================== */
+
+/* gperftools' heap profiler, when the binary is linked with tcmalloc
+ * (`make stageN memprofile`); weak, so other builds need not have it. */
+extern void HeapProfilerDump(const char *reason) __attribute__((weak));
+extern int IsHeapProfilerRunning(void) __attribute__((weak));
+
+/* Marks the start or the end of the run that BENCHTIME=Nx reports, for the
+ * tools watching from outside. Under callgrind (`make stageN instr`) the
+ * counts start from zero here and are written out at the end, so warm-up
+ * and set-up are never counted. Under the heap profiler a dump at each end
+ * lets `google-pprof --base` show only what the measured run allocated. */
+static void mark_measured_run(int starting, const char *name)
+{
+#ifdef HAVE_CALLGRIND
+    if (starting)
+        CALLGRIND_ZERO_STATS;
+    else
+        CALLGRIND_DUMP_STATS_AT(name);
+#else
+    (void)name;
+#endif
+    if (IsHeapProfilerRunning != NULL && IsHeapProfilerRunning() && HeapProfilerDump != NULL)
+        HeapProfilerDump(starting ? "measured run starts" : "measured run ends");
+}
+
 /* ============================ Timing ===================================== */
 
 struct bench_run {
     int timer_on;
+    int warm_up;                               /* the untimed first run */
     long long started_ns, started_cpu_ns;
     struct alloc_totals started_allocs;
     long long elapsed_ns, elapsed_cpu_ns;      /* while the timer ran */
     unsigned long long allocations, bytes;     /* while the timer ran */
+    int threads;                               /* workers of a parallel run, else 1 */
+    long long cpu_wait_ns;                     /* runnable but not running, all threads */
 };
 
 /* Returns the time of clock in nanoseconds. */
@@ -36,7 +86,31 @@ static long long clock_ns(clockid_t clock)
     return (long long)t.tv_sec * 1000000000LL + t.tv_nsec;
 }
 
-/* See bench.h. Starts counting time and allocations; a no-op when the
+/* Returns how long the calling thread has waited, runnable, for a CPU
+ * since it started (the second field of /proc/thread-self/schedstat), or
+ * 0 where the kernel does not say. Plain open and read, not stdio, which
+ * would allocate inside the measurement. Costs a few system calls: call
+ * it per run, never per iteration. */
+static long long cpu_wait_ns(void)
+{
+    char text[128];
+    unsigned long long running, waiting;
+    int fd = open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC);
+    ssize_t length;
+
+    if (fd < 0)
+        return 0;
+    length = read(fd, text, sizeof text - 1);
+    close(fd);
+    if (length <= 0)
+        return 0;
+    text[length] = '\0';
+    if (sscanf(text, "%llu %llu", &running, &waiting) != 2)
+        return 0;
+    return (long long)waiting;
+}
+
+/* Starts counting time and allocations, as b.StartTimer; a no-op when the
  * timer already runs, as in Go. */
 void bench_start_timer(struct bench *b)
 {
@@ -50,7 +124,7 @@ void bench_start_timer(struct bench *b)
     run->timer_on = 1;
 }
 
-/* See bench.h. Adds what passed since bench_start_timer() to the run. */
+/* Adds what passed since bench_start_timer() to the run, as b.StopTimer. */
 void bench_stop_timer(struct bench *b)
 {
     struct bench_run *run = b->run;
@@ -66,107 +140,189 @@ void bench_stop_timer(struct bench *b)
     run->timer_on = 0;
 }
 
-/* See bench.h. Forgets what was measured so far (set-up cost), keeping
- * the timer running if it was. */
+/* Forgets the time and allocations measured so far (set-up cost), keeping
+ * the timer running if it was, as b.ResetTimer. */
 void bench_reset_timer(struct bench *b)
 {
     struct bench_run *run = b->run;
-    int was_on = run->timer_on;
 
-    memset(run, 0, sizeof *run);
-    if (was_on)
+    run->elapsed_ns = run->elapsed_cpu_ns = 0;
+    run->allocations = run->bytes = 0;
+    if (run->timer_on) {
+        run->timer_on = 0;
         bench_start_timer(b);
-}
-
-/* bench_keep() stores here; a volatile store cannot be optimized away. */
-const void *volatile bench_sink;
-
-/* See bench.h. Keeps value "used", so the compiler cannot drop the work
- * that produced it. */
-void bench_keep(const void *value)
-{
-    bench_sink = value;
+    }
 }
 
 /* ============================ Parallel runs ============================== */
 
-/* Each worker writes its own `left` on every iteration. Workers sit side
- * by side in one array, so without a cache line each, two CPUs would keep
- * stealing one line from each other (false sharing) and the harness itself
- * would stop parallel runs from scaling. */
-#define BENCH_CACHE_LINE 64
-
-struct bench_parallel {
-    _Alignas(BENCH_CACHE_LINE) atomic_long *next;  /* the next iteration nobody has claimed yet */
-    long n;                /* iterations in all */
-    long grain;            /* how many a worker claims at once */
-    long left;             /* claimed by this worker, not yet run */
-    pthread_t thread;
+/* The worker threads, started once by the first parallel benchmark (with
+ * the timer stopped) and reused by every run after it, so that neither
+ * thread creation nor the workers' memory is ever measured. */
+struct bench_pool {
+    int workers;
+    struct bench_parallel *parallel;   /* one per worker, on its own lines */
+    pthread_t *threads;
+    sem_t *go;                         /* one per worker: run the job */
+    sem_t done;                        /* posted once per finished worker */
+    long long *cpu_wait;               /* per worker, for the last job */
+    int quit;
+    /* The job, written by the main thread before it posts `go`. */
     void (*body)(struct bench_parallel *p);
+    long n, grain;
+    /* The one field every worker writes, on a cache line of its own. */
+    _Alignas(64) atomic_long next;     /* the first iteration nobody claimed */
 };
 
-/* See bench.h. Returns 1 while this worker has an iteration to run, 0
- * when all b->n are claimed, like Go's pb.Next(). */
-int bench_next(struct bench_parallel *p)
-{
-    long first;
+static struct bench_pool *pool;
+static int cpus;                       /* the "-2": CPUs in our affinity mask */
 
-    if (p->left > 0) {
-        p->left--;
-        return 1;
-    }
-    /* Claiming in batches keeps the shared counter off the hot path. */
-    first = atomic_fetch_add_explicit(p->next, p->grain, memory_order_relaxed);
-    if (first >= p->n)
-        return 0;
-    p->left = (first + p->grain <= p->n ? p->grain : p->n - first) - 1;
-    return 1;
-}
-
-/* Thread entry for one parallel worker. */
-static void *parallel_worker(void *argument)
-{
-    struct bench_parallel *p = argument;
-
-    p->body(p);
-    return NULL;
-}
-
-/* Returns the number of online CPUs: the "-2" in BenchmarkHi-2. */
+/* Returns the number of CPUs this process may run on: its affinity mask,
+ * which `taskset -c 0` narrows, or the online CPUs if that is unknown. */
 static int cpu_count(void)
 {
-    long count = sysconf(_SC_NPROCESSORS_ONLN);
+    cpu_set_t mask;
+    long online = sysconf(_SC_NPROCESSORS_ONLN);
 
-    return count > 0 ? (int)count : 1;
+    if (sched_getaffinity(0, sizeof mask, &mask) == 0 && CPU_COUNT(&mask) > 0)
+        return CPU_COUNT(&mask);
+    return online > 0 ? (int)online : 1;
 }
 
-/* See bench.h. Runs body on one thread per CPU until they have shared
- * out b->n iterations between them, like Go's b.RunParallel(). */
-void bench_run_parallel(struct bench *b, void (*body)(struct bench_parallel *p))
+/* Waits on semaphore, retrying when a signal interrupts the wait. */
+static void wait_for(sem_t *semaphore)
 {
-    int workers = cpu_count();
-    /* sizeof *pool is a whole number of cache lines (see _Alignas). */
-    struct bench_parallel *pool = aligned_alloc(BENCH_CACHE_LINE, (size_t)workers * sizeof *pool);
-    atomic_long next = 0;
-    long grain = b->n / ((long)workers * 100);
+    while (sem_wait(semaphore) != 0 && errno == EINTR)
+        ;
+}
 
-    if (pool == NULL) {
-        fprintf(stderr, "bench: out of memory\n");
-        exit(1);
+/* Returns the index of the worker p belongs to. */
+static int worker_index(const struct bench_parallel *p)
+{
+    return (int)(p - p->pool->parallel);
+}
+
+/* Thread entry of one worker: runs each job it is given until told to
+ * quit. Returns NULL. */
+static void *worker_main(void *argument)
+{
+    struct bench_parallel *p = argument;
+    struct bench_pool *workers = p->pool;
+    int index = worker_index(p);
+
+    for (;;) {
+        long long waited;
+
+        wait_for(&workers->go[index]);
+        if (workers->quit)
+            return NULL;
+        waited = cpu_wait_ns();
+        workers->body(p);
+        workers->cpu_wait[index] = cpu_wait_ns() - waited;
+        sem_post(&workers->done);
     }
-    grain = grain < 1 ? 1 : grain > 1000 ? 1000 : grain;
+}
+
+/* Starts the pool's threads. Exits the program if it cannot: a benchmark
+ * with fewer workers than it claims would print wrong numbers. */
+static void start_pool(void)
+{
+    int workers = cpus;
+
+    pool = aligned_alloc(64, sizeof *pool);
+    if (pool == NULL)
+        goto out_of_memory;
+    memset(pool, 0, sizeof *pool);
+    pool->workers = workers;
+    pool->parallel = aligned_alloc(64, (size_t)workers * sizeof *pool->parallel);
+    pool->threads = calloc((size_t)workers, sizeof *pool->threads);
+    pool->go = calloc((size_t)workers, sizeof *pool->go);
+    pool->cpu_wait = calloc((size_t)workers, sizeof *pool->cpu_wait);
+    if (pool->parallel == NULL || pool->threads == NULL || pool->go == NULL ||
+        pool->cpu_wait == NULL)
+        goto out_of_memory;
+    sem_init(&pool->done, 0, 0);
     for (int i = 0; i < workers; i++) {
-        pool[i] = (struct bench_parallel){
-            .next = &next, .n = b->n, .grain = grain, .body = body,
-        };
-        if (pthread_create(&pool[i].thread, NULL, parallel_worker, &pool[i]) != 0) {
-            fprintf(stderr, "bench: cannot start worker thread %d\n", i);
+        pool->parallel[i] = (struct bench_parallel){ .pool = pool };
+        sem_init(&pool->go[i], 0, 0);
+        if (pthread_create(&pool->threads[i], NULL, worker_main, &pool->parallel[i]) != 0) {
+            fprintf(stderr, "bench: cannot start worker thread %d of %d\n", i + 1, workers);
             exit(1);
         }
     }
-    for (int i = 0; i < workers; i++)
-        pthread_join(pool[i].thread, NULL);
+    return;
+
+out_of_memory:
+    fprintf(stderr, "bench: out of memory for %d worker threads\n", workers);
+    exit(1);
+}
+
+/* Stops and frees the pool, if a parallel benchmark started one. */
+static void stop_pool(void)
+{
+    if (pool == NULL)
+        return;
+    pool->quit = 1;
+    for (int i = 0; i < pool->workers; i++)
+        sem_post(&pool->go[i]);
+    for (int i = 0; i < pool->workers; i++) {
+        pthread_join(pool->threads[i], NULL);
+        sem_destroy(&pool->go[i]);
+    }
+    sem_destroy(&pool->done);
+    free(pool->parallel);
+    free(pool->threads);
+    free(pool->go);
+    free(pool->cpu_wait);
     free(pool);
+    pool = NULL;
+}
+
+/* Claims the next batch of iterations for worker p, the slow path of
+ * bench_next(). Returns 1 when p has one to run now, 0 when all b->n are
+ * claimed. Batches keep the shared counter off the hot path. */
+int bench_claim(struct bench_parallel *p)
+{
+    struct bench_pool *workers = p->pool;
+    long first = atomic_fetch_add_explicit(&workers->next, workers->grain,
+                                           memory_order_relaxed);
+
+    if (first >= workers->n)
+        return 0;
+    p->left = (first + workers->grain <= workers->n ? workers->grain : workers->n - first) - 1;
+    return 1;
+}
+
+/* Runs body on every worker until they have shared out b->n iterations,
+ * like Go's b.RunParallel(). In the warm-up run each worker does exactly
+ * one, so every thread's lazy set-up (a first match data, say) is done
+ * before anything is measured. */
+void bench_run_parallel(struct bench *b, void (*body)(struct bench_parallel *p))
+{
+    struct bench_run *run = b->run;
+    long grain;
+
+    if (pool == NULL) {
+        bench_stop_timer(b);
+        start_pool();
+        bench_start_timer(b);
+    }
+    grain = b->n / ((long)pool->workers * 100);
+    pool->body = body;
+    pool->n = b->n;
+    pool->grain = grain < 1 ? 1 : grain > 1000 ? 1000 : grain;
+    atomic_store_explicit(&pool->next, run->warm_up ? b->n : 0, memory_order_relaxed);
+    for (int i = 0; i < pool->workers; i++)
+        pool->parallel[i].left = run->warm_up ? 1 : 0;
+
+    for (int i = 0; i < pool->workers; i++)
+        sem_post(&pool->go[i]);
+    for (int i = 0; i < pool->workers; i++)
+        wait_for(&pool->done);
+
+    run->threads = pool->workers;
+    for (int i = 0; i < pool->workers; i++)
+        run->cpu_wait_ns += pool->cpu_wait[i];
 }
 
 /* ============================ Settings =================================== */
@@ -251,16 +407,34 @@ struct result {
     int counts_allocs;
     unsigned long long bytes_per_op, allocs_per_op;
     int repetition;
+    int threads;              /* 1, or the workers of a parallel run */
+    double cpus_busy;         /* CPU time over wall time */
+    double cpu_wait_share;    /* of the threads' time, spent waiting for a CPU */
 };
 
-/* Runs function once with n iterations into run. */
-static void run_n(const struct benchmark *benchmark, struct bench *b, long n)
+/* Runs benchmark once with n iterations into b->run. measured says this
+ * is the run BENCHTIME=Nx reports, which outside tools get told about. */
+static void run_n(const struct benchmark *benchmark, struct bench *b, long n,
+                  int warm_up, int measured)
 {
+    struct bench_run *run = b->run;
+    long long waited;
+
+    memset(run, 0, sizeof *run);
+    run->warm_up = warm_up;
     b->n = n;
-    memset(b->run, 0, sizeof *b->run);
+    waited = cpu_wait_ns();
+    if (measured)
+        mark_measured_run(1, benchmark->name);
     bench_start_timer(b);
     benchmark->function(b);
     bench_stop_timer(b);
+    if (measured)
+        mark_measured_run(0, benchmark->name);
+    if (run->threads == 0) {   /* not parallel: the main thread did the work */
+        run->threads = 1;
+        run->cpu_wait_ns = cpu_wait_ns() - waited;
+    }
 }
 
 /* Returns the next n to try, Go's rule: aim for the target time from the
@@ -276,7 +450,10 @@ static long next_n(long last, long long elapsed_ns, long long target_ns)
     return (long)n;
 }
 
-/* Runs benchmark to its target and fills result. */
+/* Runs benchmark to its target and fills result. Like Go, it always runs
+ * once first, untimed in effect: that warms the caches and lets one-time
+ * set-up (a first match's frame vector, the parallel workers) happen
+ * outside the run that is reported. */
 static void measure(const struct benchmark *benchmark, const struct settings *settings,
                     struct result *result)
 {
@@ -284,15 +461,13 @@ static void measure(const struct benchmark *benchmark, const struct settings *se
     struct bench b = { .run = &run };
     struct alloc_totals unused;
 
-    /* Like Go, always run once first: it warms caches and lets lazy
-     * one-time set-up (a first match's frame vector, say) happen outside
-     * the run that is reported. */
-    run_n(benchmark, &b, 1);
+    run_n(benchmark, &b, 1, 1, 0);
     if (settings->fixed_iterations > 0) {
-        run_n(benchmark, &b, settings->fixed_iterations);
+        run_n(benchmark, &b, settings->fixed_iterations, 0, 1);
     } else {
-        while (run.elapsed_ns < settings->benchtime_ns && b.n < MAX_ITERATIONS)
-            run_n(benchmark, &b, next_n(b.n, run.elapsed_ns, settings->benchtime_ns));
+        do
+            run_n(benchmark, &b, next_n(b.n, run.elapsed_ns, settings->benchtime_ns), 0, 0);
+        while (run.elapsed_ns < settings->benchtime_ns && b.n < MAX_ITERATIONS);
     }
     result->iterations = b.n;
     result->ns_per_op = (double)run.elapsed_ns / (double)b.n;
@@ -300,6 +475,10 @@ static void measure(const struct benchmark *benchmark, const struct settings *se
     result->counts_allocs = alloc_totals(&unused);
     result->bytes_per_op = run.bytes / (unsigned long long)b.n;
     result->allocs_per_op = run.allocations / (unsigned long long)b.n;
+    result->threads = run.threads;
+    result->cpus_busy = run.elapsed_ns > 0 ? (double)run.elapsed_cpu_ns / (double)run.elapsed_ns : 0;
+    result->cpu_wait_share = run.elapsed_ns > 0
+        ? (double)run.cpu_wait_ns / ((double)run.elapsed_ns * run.threads) : 0;
 }
 
 /* Prints x the way Go's prettyPrint does: fewer decimals for big numbers. */
@@ -315,14 +494,24 @@ static void print_ns_per_op(double x)
         printf("%14.3f ns/op", x);
 }
 
-/* Prints one result line, e.g. "BenchmarkHi-2  1000000  1451 ns/op ...". */
+/* Prints one result line, e.g. "BenchmarkHi-2  1000000  1451 ns/op ...".
+ * A parallel run adds how many CPUs were busy on average, as Go's
+ * b.ReportMetric would; a run whose threads waited for a CPU says so on
+ * the next line, since its ns/op measured the other process too. */
 static void print_result(const struct result *result, int name_width)
 {
     printf("%-*s %10ld ", name_width, result->name, result->iterations);
     print_ns_per_op(result->ns_per_op);
     if (result->counts_allocs)
         printf(" %8llu B/op %8llu allocs/op", result->bytes_per_op, result->allocs_per_op);
+    if (result->threads > 1)
+        printf(" %8.2f cpus", result->cpus_busy);
     printf("\n");
+    if (result->cpu_wait_share > CPU_WAIT_WARNING)
+        printf("--- BENCH: %s: its %d thread%s waited for a CPU %.0f%% of the time: another"
+               " process was running, so this ns/op is not this code's alone\n",
+               result->name, result->threads, result->threads == 1 ? "" : "s",
+               100 * result->cpu_wait_share);
     fflush(stdout);
 }
 
@@ -379,11 +568,13 @@ static void write_json_entry(FILE *file, const struct result *result, int repeti
             aggregate ? "aggregate" : "iteration");
     if (aggregate)
         fprintf(file, "\"aggregate_name\": \"%s\", ", aggregate);
-    fprintf(file, "\"repetitions\": %d, \"repetition_index\": %d, \"threads\": 1, "
+    fprintf(file, "\"repetitions\": %d, \"repetition_index\": %d, \"threads\": %d, "
             "\"iterations\": %ld, \"real_time\": %.3f, \"cpu_time\": %.3f, "
-            "\"time_unit\": \"ns\", \"bytes_per_op\": %llu, \"allocs_per_op\": %llu}%s\n",
-            repetitions, aggregate ? 0 : result->repetition, result->iterations, ns, cpu_ns,
-            result->bytes_per_op, result->allocs_per_op, comma ? "," : "");
+            "\"time_unit\": \"ns\", \"bytes_per_op\": %llu, \"allocs_per_op\": %llu, "
+            "\"cpus_busy\": %.3f, \"cpu_wait_share\": %.3f}%s\n",
+            repetitions, aggregate ? 0 : result->repetition, result->threads, result->iterations,
+            ns, cpu_ns, result->bytes_per_op, result->allocs_per_op, result->cpus_busy,
+            result->cpu_wait_share, comma ? "," : "");
 }
 
 /* qsort comparison for doubles. */
@@ -414,7 +605,7 @@ static int write_json(const char *path, const struct result *results, int total,
     if (file == NULL)
         return -1;
     fprintf(file, "{\n  \"context\": {\"executable\": \"bench\", \"num_cpus\": %d, "
-            "\"library_build_type\": \"release\"},\n  \"benchmarks\": [\n", cpu_count());
+            "\"library_build_type\": \"release\"},\n  \"benchmarks\": [\n", cpus);
     for (int i = 0; i < total; i += count) {
         for (int r = 0; r < count; r++)
             write_json_entry(file, &results[i + r], count, NULL, results[i + r].ns_per_op,
@@ -434,15 +625,17 @@ static int is_selected(const struct settings *settings, const struct benchmark *
     return !settings->has_filter || regexec(&settings->filter, benchmark->name, 0, NULL, 0) == 0;
 }
 
-/* See bench.h: runs the selected benchmarks COUNT times each, prints Go's
- * lines, writes the JSON. Returns the process's exit status. */
+/* Runs the benchmarks of list (count entries) that BENCH selects, COUNT
+ * times each, prints Go's lines and writes the JSON. Returns the exit
+ * status for main(): 0, or 1 on bad settings or a broken allocation limit. */
 int bench_main(const struct benchmark *list, int count, const char *package)
 {
     static struct result results[MAX_RESULTS];
     struct settings settings;
     long long started = clock_ns(CLOCK_MONOTONIC);
-    int total = 0, selected = 0, name_width = 0, cpus = cpu_count(), failed = 0;
+    int total = 0, selected = 0, name_width = 0, failed = 0;
 
+    cpus = cpu_count();
     if (read_settings(&settings) != 0)
         return 1;
     for (int i = 0; i < count; i++) {
@@ -472,6 +665,7 @@ int bench_main(const struct benchmark *list, int count, const char *package)
             failed |= over_allocation_limit(result, settings.allocs_max);
         }
     }
+    stop_pool();
     if (total == 0) {
         fprintf(stderr, "bench: no benchmark matches BENCH=%s\n", getenv("BENCH"));
         return 1;

@@ -14,19 +14,21 @@
  *
  *     BenchmarkSomething-2   1000000   1451 ns/op   32 B/op   2 allocs/op
  *
- * "-2" is the number of CPUs, as GOMAXPROCS is in Go. Environment:
+ * "-2" is the number of CPUs this process may run on (its affinity mask),
+ * as GOMAXPROCS is in Go. Environment:
  *   BENCH=regex        run only benchmarks whose name matches (like -bench)
  *   BENCHTIME=1s       target time per run; "0.5s", "200ms" or "1000x"
  *   COUNT=1            repetitions of each benchmark (like -count)
  *   BENCH_JSON=path    also write Google Benchmark JSON, which Debian's
  *                      /usr/share/benchmark/compare.py reads
  *   BENCH_ALLOCS_MAX=n fail any benchmark above n allocs/op (0: also 0 B/op)
+ *
+ * The contracts of these functions are in bench.c, next to their code.
  */
 #ifndef BENCH_H
 #define BENCH_H
 
 struct bench_run;        /* the harness's private state for one run */
-struct bench_parallel;   /* one worker's view of a parallel run */
 
 struct bench {
     long n;                      /* run the body this many times */
@@ -40,26 +42,52 @@ struct benchmark {
     bench_function function;
 };
 
-/* Timer control, as b.ResetTimer, b.StopTimer and b.StartTimer in Go:
- * exclude set-up from the measurement. Allocations are counted only while
- * the timer runs. */
+/* Timer control, as b.ResetTimer, b.StopTimer and b.StartTimer in Go. */
 void bench_reset_timer(struct bench *b);
 void bench_stop_timer(struct bench *b);
 void bench_start_timer(struct bench *b);
 
-/* Runs body on one thread per CPU until b->n iterations are done in all,
- * like b.RunParallel. Each body loops `while (bench_next(p))`, keeping its
- * per-thread state in local variables. */
-void bench_run_parallel(struct bench *b, void (*body)(struct bench_parallel *p));
-
-/* Returns 1 while the calling worker should run one more iteration. */
-int bench_next(struct bench_parallel *p);
-
-/* Runs the selected benchmarks of list (count entries) as the environment
- * says. Returns the exit status for main(): 0, or 1 on bad settings. */
+/* Runs the selected benchmarks of list as the environment says. */
 int bench_main(const struct benchmark *list, int count, const char *package);
 
-/* Consumes a value so the compiler cannot optimize away what made it. */
-void bench_keep(const void *value);
+/* ============================ Parallel benchmarks ======================== */
+
+/* One worker of a parallel run. Each sits on cache lines of its own: a
+ * worker writes `left` on every iteration, and two workers sharing a line
+ * would make the harness itself stop parallel runs from scaling. */
+struct bench_parallel {
+    _Alignas(64) long left;      /* iterations claimed, not yet run */
+    struct bench_pool *pool;     /* private */
+};
+
+/* Like b.RunParallel: runs body on every worker until b->n are done. */
+void bench_run_parallel(struct bench *b, void (*body)(struct bench_parallel *p));
+
+/* Claims the next batch of iterations for p. Only bench_next() calls it. */
+int bench_claim(struct bench_parallel *p);
+
+/* Returns 1 while the calling worker should run one more iteration, like
+ * Go's pb.Next(). Inline, so that the harness adds a decrement and a
+ * branch per iteration, not a call: BenchmarkEmptyParallel shows what
+ * is left. Each body loops `while (bench_next(p))`. */
+static inline int bench_next(struct bench_parallel *p)
+{
+    if (p->left > 0) {
+        p->left--;
+        return 1;
+    }
+    return bench_claim(p);
+}
+
+/* ============================ Keeping results ============================ */
+
+/* Makes the compiler believe value, and all memory, is read here, so the
+ * work that produced them cannot be optimized away, whatever the compiler
+ * sees (link-time optimization included). It emits no instruction, as
+ * Google Benchmark's DoNotOptimize. */
+static inline void bench_keep(const void *value)
+{
+    __asm__ __volatile__("" : : "r"(value) : "memory");
+}
 
 #endif

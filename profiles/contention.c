@@ -3,17 +3,27 @@
  *
  * Go has `go test -blockprofile`; C on Debian has no packaged equivalent
  * (mutrace is not packaged, and `perf lock` sees only kernel locks). This
- * library fills the gap. It defines pthread_mutex_lock, so every lock in
- * the program comes here first:
+ * library fills the gap. It defines pthread_mutex_lock and
+ * pthread_mutex_unlock, so every lock in the program comes here first:
  *
  *   1. try the lock without waiting; if that works, nothing is recorded;
- *   2. otherwise take the caller's stack, then time the real, blocking
- *      lock and record the wait under that stack.
+ *   2. otherwise time the real, blocking lock, and note the call site;
+ *   3. once the caller gives the lock back, walk its frame pointers for
+ *      the rest of the stack and file the wait in a lock-free table.
  *
- * The stack is taken before waiting, not after: once the lock is held,
- * every microsecond spent unwinding would lengthen the critical section
- * and make the other threads wait longer - the profiler would inflate
- * the very contention it measures.
+ * An instrument must not change what it measures, and a lock profiler
+ * easily does. Work between the failed try and the wait (a backtrace()
+ * takes over a microsecond) lets the holder finish first, so the wait it
+ * came to record does not happen and the program runs faster under the
+ * profiler; work while holding the lock lengthens the critical section
+ * and makes the others wait longer. So the only work before waiting is a
+ * clock read, and with the lock held a second one and two stores.
+ *
+ * What it cannot see: locks taken inside glibc (malloc's arenas, stdio),
+ * the re-lock inside pthread_cond_wait, pthread_mutex_timedlock and
+ * clocklock, rwlocks and spin locks. Frame pointers: stacks stop at the
+ * first library frame built without them (Debian's glibc, pcre2), which
+ * is why the program itself is built with -fno-omit-frame-pointer.
  *
  * At exit it writes the totals in gperftools' "--- contention" format to
  * $CONTENTION_PROFILE, which google-pprof reads like any other profile:
@@ -24,36 +34,54 @@
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
-#include <execinfo.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #define MAX_DEPTH 32
-#define MAX_STACKS 4096   /* distinct stacks kept; more are counted as lost */
+#define TABLE_SIZE 4096   /* distinct stacks kept (a power of two); more are lost */
+
+/* Thread-local state must not cost a __tls_get_addr call on every lock:
+ * initial-exec TLS is one %fs-relative access, and works for a library
+ * loaded with LD_PRELOAD at start-up. */
+#define THREAD_LOCAL _Thread_local __attribute__((tls_model("initial-exec")))
 
 /* ============================ State ====================================== */
 
 struct contended_stack {
+    atomic_ullong key;            /* hash of the frames; 0 while the slot is free */
+    atomic_int ready;             /* frames written */
     int depth;
     void *frames[MAX_DEPTH];
-    unsigned long long wait_ns;   /* total time spent blocked */
-    unsigned long long count;     /* how many times it blocked */
+    atomic_ullong wait_ns;        /* total time spent blocked */
+    atomic_ullong count;          /* how many times it blocked */
+};
+
+/* One wait, held by its thread until the lock is given back. */
+struct pending_wait {
+    pthread_mutex_t *mutex;       /* NULL when nothing is pending */
+    unsigned long long wait_ns;
+    uintptr_t call_site;          /* return address of the lock call */
+    uintptr_t *locker_frame;      /* frame of the function that locked */
+    int depth;
+    void *frames[MAX_DEPTH];
 };
 
 static int (*real_mutex_lock)(pthread_mutex_t *mutex);
-static struct contended_stack stacks[MAX_STACKS];
-static int stack_count;
-static unsigned long long lost_samples;
-/* Guards stacks[]. A spin lock of our own: taking a pthread mutex here
- * would come straight back into this file. */
-static atomic_flag table_lock = ATOMIC_FLAG_INIT;
-/* Set while a thread is inside the recorder, so any lock taken by
- * backtrace() itself goes straight to the real function. */
-static _Thread_local int recording;
+static int (*real_mutex_unlock)(pthread_mutex_t *mutex);
+static struct contended_stack table[TABLE_SIZE];
+static atomic_ullong lost_waits;
+
+/* Set while this thread is inside the profiler, so that a lock taken by
+ * the profiler itself (via libc) goes straight to the real function. */
+static THREAD_LOCAL int inside;
+static THREAD_LOCAL struct pending_wait pending;
+/* This thread's stack, where frame pointers may be followed. */
+static THREAD_LOCAL uintptr_t stack_low, stack_high;
 
 /* Returns nanoseconds on a monotonic clock. */
 static unsigned long long now_ns(void)
@@ -64,56 +92,155 @@ static unsigned long long now_ns(void)
     return (unsigned long long)t.tv_sec * 1000000000ULL + (unsigned long long)t.tv_nsec;
 }
 
-/* ============================ Recording ================================== */
+/* ============================ Stacks ===================================== */
 
-/* Adds one wait of wait_ns at the stack frames[0..depth) to the table. */
-static void record(void **frames, int depth, unsigned long long wait_ns)
+/* Learns the calling thread's stack bounds, once per thread. Returns 1
+ * when they are known. pthread_getattr_np may allocate and lock, so the
+ * caller must have set `inside`. */
+static int know_stack(void)
 {
-    int i;
+    pthread_attr_t attributes;
+    void *low;
+    size_t size;
 
-    while (atomic_flag_test_and_set_explicit(&table_lock, memory_order_acquire))
-        ;
-    for (i = 0; i < stack_count; i++) {
-        if (stacks[i].depth == depth &&
-            memcmp(stacks[i].frames, frames, (size_t)depth * sizeof frames[0]) == 0)
+    if (stack_high != 0)
+        return 1;
+    if (pthread_getattr_np(pthread_self(), &attributes) != 0)
+        return 0;
+    if (pthread_attr_getstack(&attributes, &low, &size) == 0) {
+        stack_low = (uintptr_t)low;
+        stack_high = (uintptr_t)low + size;
+    }
+    pthread_attr_destroy(&attributes);
+    return stack_high != 0;
+}
+
+/* Walks the frame-pointer chain up from frame, storing return addresses
+ * in frames[0..max). Every step must move up the stack and stay on it, so
+ * a frame built without a frame pointer ends the walk instead of sending
+ * it astray. Returns the number stored. */
+static int walk_stack(uintptr_t *frame, void **frames, int max)
+{
+    int depth = 0;
+
+    while (depth < max && (uintptr_t)frame >= stack_low &&
+           (uintptr_t)frame + 2 * sizeof(uintptr_t) <= stack_high &&
+           (uintptr_t)frame % sizeof(uintptr_t) == 0) {
+        uintptr_t next = frame[0], return_address = frame[1];
+
+        if (return_address == 0)
             break;
+        frames[depth++] = (void *)return_address;
+        if (next <= (uintptr_t)frame)
+            break;
+        frame = (uintptr_t *)next;
     }
-    if (i == stack_count && stack_count < MAX_STACKS) {
-        stacks[i].depth = depth;
-        memcpy(stacks[i].frames, frames, (size_t)depth * sizeof frames[0]);
-        stack_count++;
-    }
-    if (i < stack_count) {
-        stacks[i].wait_ns += wait_ns;
-        stacks[i].count++;
-    } else {
-        lost_samples++;
-    }
-    atomic_flag_clear_explicit(&table_lock, memory_order_release);
+    return depth;
 }
 
-/* Finds the real pthread_mutex_lock. The first backtrace() loads libgcc's
- * unwinder, which allocates and locks, so it happens here, once. */
-__attribute__((constructor)) static void contention_start(void)
+/* Fills in wait's stack, after the lock was given back. The line that
+ * locked is its call site; the callers above it are read from the
+ * locking function's frame, which is still live when the same function
+ * unlocks (unlocker_frame is its frame too), the usual case. A lock given
+ * back elsewhere keeps only the call site. */
+static void complete_stack(struct pending_wait *wait, uintptr_t *unlocker_frame)
 {
-    void *warm_up[2];
-
-    real_mutex_lock = (int (*)(pthread_mutex_t *))dlsym(RTLD_NEXT, "pthread_mutex_lock");
-    recording = 1;
-    backtrace(warm_up, 2);
-    recording = 0;
+    /* A return address points just past its call. pprof steps back into
+     * the call for every frame but the first, so that it charges the line
+     * that called; the first (the line that locked) is ours to adjust. */
+    wait->frames[0] = (void *)(wait->call_site - 1);
+    wait->depth = 1;
+    if (unlocker_frame == wait->locker_frame && know_stack())
+        wait->depth += walk_stack(wait->locker_frame, wait->frames + 1, MAX_DEPTH - 1);
 }
 
-/* The interposed lock. Returns what the real pthread_mutex_lock returns. */
-int pthread_mutex_lock(pthread_mutex_t *mutex)
-{
-    void *frames[MAX_DEPTH + 1];
-    unsigned long long started;
-    int result, depth;
+/* ============================ The table ================================== */
 
+/* Returns a hash of frames[0..depth), never 0 (0 marks a free slot). */
+static unsigned long long hash_frames(void *const *frames, int depth)
+{
+    unsigned long long hash = 14695981039346656037ULL;   /* FNV-1a */
+
+    for (int i = 0; i < depth; i++) {
+        hash ^= (uintptr_t)frames[i];
+        hash *= 1099511628211ULL;
+    }
+    return hash ? hash : 1;
+}
+
+/* Adds one wait to its stack's slot, claiming a free slot for a new
+ * stack. Lock-free (open addressing; a slot is claimed with one
+ * compare-and-swap), so threads filing waits never wait for each other. */
+static void file_wait(const struct pending_wait *wait)
+{
+    unsigned long long key = hash_frames(wait->frames, wait->depth);
+    size_t size = (size_t)wait->depth * sizeof wait->frames[0];
+
+    for (unsigned i = 0; i < TABLE_SIZE; i++) {
+        struct contended_stack *slot = &table[(key + i) & (TABLE_SIZE - 1)];
+        unsigned long long seen = atomic_load_explicit(&slot->key, memory_order_acquire);
+
+        if (seen == 0) {
+            unsigned long long expected = 0;
+
+            if (atomic_compare_exchange_strong(&slot->key, &expected, key)) {
+                slot->depth = wait->depth;
+                memcpy(slot->frames, wait->frames, size);
+                atomic_store_explicit(&slot->ready, 1, memory_order_release);
+                seen = key;
+            } else {
+                seen = expected;   /* another thread claimed it first */
+            }
+        }
+        if (seen != key)
+            continue;
+        while (!atomic_load_explicit(&slot->ready, memory_order_acquire))
+            ;   /* its claimer is copying the frames in: a few nanoseconds */
+        if (slot->depth != wait->depth || memcmp(slot->frames, wait->frames, size) != 0)
+            continue;   /* the same hash for another stack */
+        atomic_fetch_add_explicit(&slot->wait_ns, wait->wait_ns, memory_order_relaxed);
+        atomic_fetch_add_explicit(&slot->count, 1, memory_order_relaxed);
+        return;
+    }
+    atomic_fetch_add_explicit(&lost_waits, 1, memory_order_relaxed);
+}
+
+/* Files this thread's pending wait, if any. unlocker_frame is the frame
+ * of the function giving a lock back, or NULL. */
+static void file_pending(uintptr_t *unlocker_frame)
+{
+    if (pending.mutex == NULL)
+        return;
+    complete_stack(&pending, unlocker_frame);
+    file_wait(&pending);
+    pending.mutex = NULL;
+}
+
+/* ============================ The interposed functions =================== */
+
+/* Finds the real functions. Runs before main() and before any thread,
+ * unless another library's constructor locks a mutex first. */
+__attribute__((constructor)) static void find_real_functions(void)
+{
     if (real_mutex_lock == NULL)
         real_mutex_lock = (int (*)(pthread_mutex_t *))dlsym(RTLD_NEXT, "pthread_mutex_lock");
-    if (recording)
+    if (real_mutex_unlock == NULL)
+        real_mutex_unlock = (int (*)(pthread_mutex_t *))dlsym(RTLD_NEXT, "pthread_mutex_unlock");
+}
+
+/* The interposed lock. Returns what the real pthread_mutex_lock returns.
+ * On contention it does no more before waiting than read the clock, and
+ * no more after acquiring than read the clock again and note where it
+ * was called from: the rest waits for pthread_mutex_unlock(). */
+int pthread_mutex_lock(pthread_mutex_t *mutex)
+{
+    uintptr_t *frame = __builtin_frame_address(0);
+    unsigned long long started;
+    int result;
+
+    if (real_mutex_lock == NULL)
+        find_real_functions();
+    if (inside)   /* the profiler's own locking */
         return real_mutex_lock(mutex);
     /* Only EBUSY means somebody else holds it. 0 and EOWNERDEAD (a robust
      * mutex whose owner died) both mean we now hold it; anything else is
@@ -121,23 +248,38 @@ int pthread_mutex_lock(pthread_mutex_t *mutex)
     result = pthread_mutex_trylock(mutex);
     if (result != EBUSY)
         return result;
-
-    recording = 1;
-    /* frames[0] is this function; the caller's chain starts at 1. */
-    depth = backtrace(frames, MAX_DEPTH + 1) - 1;
-    recording = 0;
-    /* frames[1] is a return address, just past the call: step back into
-     * the call so pprof's --list charges the line that locked. (pprof
-     * does that itself for every frame but the first.) */
-    if (depth > 0)
-        frames[1] = (char *)frames[1] - 1;
+    if (pending.mutex != NULL) {   /* a wait still held under another lock */
+        inside = 1;
+        file_pending(NULL);
+        inside = 0;
+    }
 
     started = now_ns();
     result = real_mutex_lock(mutex);
-    if (depth > 0) {
-        recording = 1;
-        record(frames + 1, depth, now_ns() - started);
-        recording = 0;
+    if (result == 0 || result == EOWNERDEAD) {
+        pending.wait_ns = now_ns() - started;
+        pending.call_site = frame[1];
+        pending.locker_frame = (uintptr_t *)frame[0];
+        pending.mutex = mutex;
+    }
+    return result;
+}
+
+/* The interposed unlock: gives the lock back first, then files the wait
+ * that acquiring it cost, outside the critical section. Returns what the
+ * real pthread_mutex_unlock returns. */
+int pthread_mutex_unlock(pthread_mutex_t *mutex)
+{
+    uintptr_t *frame = __builtin_frame_address(0);
+    int result;
+
+    if (real_mutex_unlock == NULL)
+        find_real_functions();
+    result = real_mutex_unlock(mutex);
+    if (pending.mutex == mutex && !inside) {
+        inside = 1;
+        file_pending((uintptr_t *)frame[0]);
+        inside = 0;
     }
     return result;
 }
@@ -163,9 +305,12 @@ static void write_maps(FILE *out)
 __attribute__((destructor)) static void contention_write(void)
 {
     const char *path = getenv("CONTENTION_PROFILE");
-    unsigned long long total = 0;
+    unsigned long long total = 0, lost;
+    int stacks = 0;
     FILE *out;
 
+    inside = 1;   /* stdio's own locking must not be recorded */
+    file_pending(NULL);
     if (path == NULL || *path == '\0')
         return;
     out = fopen(path, "w");
@@ -173,17 +318,25 @@ __attribute__((destructor)) static void contention_write(void)
         fprintf(stderr, "contention: cannot write %s\n", path);
         return;
     }
-    recording = 1;   /* stdio's own locking must not be recorded */
     fprintf(out, "--- contention\ncycles/second = 1000000000\nsampling period = 1\n");
-    for (int i = 0; i < stack_count; i++) {
-        fprintf(out, "%llu %llu @", stacks[i].wait_ns, stacks[i].count);
-        for (int f = 0; f < stacks[i].depth; f++)
-            fprintf(out, " %p", stacks[i].frames[f]);
+    for (int i = 0; i < TABLE_SIZE; i++) {
+        struct contended_stack *slot = &table[i];
+
+        if (atomic_load(&slot->key) == 0 || !atomic_load(&slot->ready))
+            continue;
+        fprintf(out, "%llu %llu @", atomic_load(&slot->wait_ns), atomic_load(&slot->count));
+        for (int f = 0; f < slot->depth; f++)
+            fprintf(out, " %p", slot->frames[f]);
         fprintf(out, "\n");
-        total += stacks[i].count;
+        total += atomic_load(&slot->count);
+        stacks++;
     }
     write_maps(out);
     fclose(out);
-    fprintf(stderr, "contention: %llu contended lock calls at %d stacks%s written to %s\n",
-            total, stack_count, lost_samples ? " (some stacks lost)" : "", path);
+    lost = atomic_load(&lost_waits);
+    fprintf(stderr, "contention: %llu contended lock call%s at %d stack%s", total,
+            total == 1 ? "" : "s", stacks, stacks == 1 ? "" : "s");
+    if (lost > 0)
+        fprintf(stderr, " (and %llu more at stacks beyond the table's %d)", lost, TABLE_SIZE);
+    fprintf(stderr, ", written to %s\n", path);
 }

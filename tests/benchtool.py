@@ -1,28 +1,38 @@
 #!/usr/bin/python3
-"""benchtool.py - compare benchmark runs between stages.
+"""benchtool.py - compare benchmark runs between stages, with statistics.
 
   benchtool.py benchcmp OLD-BENCH NEW-BENCH OUTDIR
-      Runs both benchmark binaries COUNT times (default 10), alternating
-      old and new so that drift in machine speed hits both alike, and
-      prints benchstat's tables (time/op, alloc/op, allocs/op: medians,
-      deltas, Mann-Whitney U p-values). It also writes Google Benchmark
-      JSON for each and lets Debian's compare.py print its own view.
+      Runs both benchmark binaries COUNT times (default 10), in a fresh
+      random order in every round so that neither always runs first on a
+      warming or cooling machine, and prints benchstat's tables: per
+      benchmark, the median with its 95% confidence interval, the delta,
+      and the Mann-Whitney U test's p-value. It also writes Google
+      Benchmark JSON for each and lets Debian's compare.py give its view.
 
   benchtool.py compare OUTDIR STAGE-DIR...
-      Runs BenchmarkHi and BenchmarkHiParallel (COUNT times each) and a
-      wrk load test for every stage, then writes OUTDIR/compare.md (a
-      Markdown table of medians) and OUTDIR/compare.png (gnuplot).
+      Runs BenchmarkHi and BenchmarkHiParallel (COUNT=6 times each) and a
+      wrk load test (LOAD_COUNT=6 times, DURATION=2s) for every stage, the
+      stages in a fresh random order every round, then writes
+      OUTDIR/compare.md (the table), compare.json and compare.png (the
+      chart, with error bars). Each STAGE-DIR holds a stage's bench and
+      server binaries, and instr/instr.json from its instr target.
 
-Only medians taken in this one run are reported.
+Every time figure is a median with its confidence interval, and every
+difference comes with a p-value, as benchstat prints them (benchstats.py).
+Only figures measured in this one run are compared with each other.
 """
 import json
+import math
 import os
+import random
 import re
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
+
+import benchstats
 
 COMPARE_PY = "/usr/share/benchmark/compare.py"
 
@@ -32,6 +42,8 @@ def fail(message):
     print(f"benchtool: {message}", file=sys.stderr)
     sys.exit(1)
 
+
+# ============================ Running the benchmarks =========================
 
 def run_bench(binary, bench_filter, benchtime):
     """Runs one benchmark binary once and returns the iteration entries of
@@ -47,6 +59,13 @@ def run_bench(binary, bench_filter, benchtime):
     if not results:
         fail(f"{binary} ran no benchmark matching {bench_filter}")
     return results
+
+
+def collect(binary, runs, bench_filter, benchtime):
+    """Runs binary once and appends each result to runs[name]."""
+    for result in run_bench(binary, bench_filter, benchtime):
+        runs.setdefault(result["name"], []).append(result)
+    return runs
 
 
 def google_json(runs):
@@ -65,12 +84,26 @@ def google_json(runs):
     return {"context": {"executable": "bench", "num_cpus": os.cpu_count()}, "benchmarks": entries}
 
 
-def collect(binary, runs, bench_filter, benchtime):
-    """Runs binary once and appends each result to runs[name]."""
-    for result in run_bench(binary, bench_filter, benchtime):
-        runs.setdefault(result["name"], []).append(result)
-    return runs
+def warn_about_count(count, what="runs"):
+    """Says, before any time is spent, what count runs cannot show."""
+    if count < benchstats.runs_to_detect():
+        print(f"benchtool: WARNING: with {count} {what} each, no difference can reach"
+              f" p <= {benchstats.ALPHA}: every delta will print as ~. Use COUNT="
+              f"{benchstats.minimum_runs()} or more.", file=sys.stderr)
+    elif count < benchstats.minimum_runs():
+        print(f"benchtool: WARNING: with {count} {what}, the median's 95% confidence"
+              f" interval is unbounded (± ∞): it needs {benchstats.minimum_runs()}.",
+              file=sys.stderr)
 
+
+def progress(message, interactive):
+    """Shows a progress line: rewritten in place on a terminal, where "\\r"
+    works; in a log file, nothing (it would glue the rounds together)."""
+    if interactive:
+        print(f"\r{message}", end="", file=sys.stderr, flush=True)
+
+
+# ============================ benchcmp =======================================
 
 def benchcmp(old, new, outdir):
     """The benchcmp subcommand. Returns the exit status."""
@@ -79,25 +112,26 @@ def benchcmp(old, new, outdir):
     bench_filter = os.environ.get("BENCH") or "^BenchmarkHi"
     if not os.path.exists(COMPARE_PY):
         fail(f"{COMPARE_PY} is missing; run: make deps (package libbenchmark-tools)")
+    warn_about_count(count)
     os.makedirs(outdir, exist_ok=True)
-    old_runs, new_runs = {}, {}
-    # A progress line that rewrites itself on a terminal; in a log file,
-    # where "\r" would glue the rounds together, one line at the end.
+    runs = {old: {}, new: {}}
     interactive = sys.stderr.isatty()
     for round_number in range(count):
-        if interactive:
-            print(f"\rround {round_number + 1}/{count}", end="", file=sys.stderr, flush=True)
-        collect(old, old_runs, bench_filter, benchtime)
-        collect(new, new_runs, bench_filter, benchtime)
+        progress(f"round {round_number + 1}/{count}", interactive)
+        order = [old, new]
+        random.shuffle(order)
+        for binary in order:
+            collect(binary, runs[binary], bench_filter, benchtime)
     print("" if interactive else f"{count} rounds done", file=sys.stderr)
     paths = []
-    for label, runs in (("old", old_runs), ("new", new_runs)):
+    for label, binary in (("old", old), ("new", new)):
         path = os.path.join(outdir, f"{label}.json")
         with open(path, "w") as file:
-            json.dump(google_json(runs), file, indent=1)
+            json.dump(google_json(runs[binary]), file, indent=1)
         paths.append(path)
-    print(f"old: {old}\nnew: {new}\n{count} runs each, BENCHTIME={benchtime}, alternating\n")
-    print_benchstat(old_runs, new_runs)
+    print(f"old: {old}\nnew: {new}\n{count} runs each, BENCHTIME={benchtime},"
+          " old and new in a random order every round\n")
+    print_benchstat(runs[old], runs[new])
     print("compare.py (Time and CPU deltas; the U Test rows give p-values):")
     sys.stdout.flush()
     done = subprocess.run(["/usr/bin/python3", COMPARE_PY, "--no-color", "-a",
@@ -110,56 +144,45 @@ METRICS = (("real_time", "time/op", "ns"), ("bytes_per_op", "alloc/op", "B"),
            ("allocs_per_op", "allocs/op", ""))
 
 
-def spread(values):
-    """Returns half the interquartile range of values as a percentage of
-    their median: the "± x%" column, which a few outliers cannot inflate."""
-    middle = statistics.median(values)
-    if len(values) < 2 or middle == 0:
-        return 0.0
-    low, _, high = statistics.quantiles(values, n=4)
-    return 100 * (high - low) / 2 / middle
-
-
-def p_value(old, new):
-    """Returns the two-sided Mann-Whitney U test's p-value for old and new,
-    the test benchstat and compare.py use: it asks only whether one set of
-    runs tends to be larger, so a slow outlier cannot fake a difference."""
-    from scipy.stats import mannwhitneyu   # Debian's python3-scipy
-    if len(set(old) | set(new)) == 1:
-        return 1.0   # all equal (0 allocs/op before and after): no difference
-    return mannwhitneyu(old, new, alternative="two-sided").pvalue
+def cell(values, field, unit):
+    """Returns one benchstat cell: "median unit ± x%"."""
+    result = benchstats.summary(values)
+    decimals = 1 if field == "real_time" else 0
+    return f"{result['median']:.{decimals}f}{unit} ± {result['pct']}"
 
 
 def print_benchstat(old_runs, new_runs):
     """Prints old and new side by side as benchstat does: per metric, the
-    medians with their spread, the delta, and the p-value with the number
-    of runs. A delta whose p-value is above 0.05 prints as "~", since
-    the runs cannot tell it apart from noise."""
+    median ± its 95% confidence interval, the delta, and the p-value with
+    the number of runs. A delta the runs cannot tell from noise (p > 0.05)
+    prints as "~". Runs whose threads waited for a CPU are counted below."""
     names = [name for name in old_runs if name in new_runs]
+    width = max(len(name) for name in names) + 2
     for field, title, unit in METRICS:
-        print(f"{'name':30} {'old ' + title:>16} {'new ' + title:>16}  {'delta':>8}")
+        print(f"{'name':{width}} {'old ' + title:>18} {'new ' + title:>18}  {'delta':>8}")
         for name in names:
             old = [r[field] for r in old_runs[name]]
             new = [r[field] for r in new_runs[name]]
-            before, after = statistics.median(old), statistics.median(new)
-            p = p_value(old, new)
-            if p > 0.05:
-                delta = "~"
-            elif before == 0:
-                delta = "+inf%"
-            else:
-                delta = f"{100 * (after - before) / before:+.2f}%"
-            cells = [f"{value:.{1 if field == 'real_time' else 0}f}{unit} ± {spread(values):.0f}%"
-                     for value, values in ((before, old), (after, new))]
-            print(f"{name:30} {cells[0]:>16} {cells[1]:>16}  {delta:>8}  "
-                  f"(p={p:.3f} n={len(old)}+{len(new)})")
+            p = benchstats.u_test(old, new)
+            change = benchstats.delta(p, statistics.median(old), statistics.median(new))
+            print(f"{name:{width}} {cell(old, field, unit):>18} {cell(new, field, unit):>18}"
+                  f"  {change:>8}  (p={p:.3f} n={len(old)}+{len(new)})")
         print()
+    for label, runs in (("old", old_runs), ("new", new_runs)):
+        for name in names:
+            waited = sum(1 for r in runs[name] if r.get("cpu_wait_share", 0) > 0.1)
+            if waited:
+                print(f"note: {waited} of the {label} {name} runs waited for a CPU more than"
+                      " 10% of the time: another process was busy, so they are slower")
 
 
-def load(server):
+# ============================ compare ========================================
+
+def load(server, duration):
     """Runs tests/load.sh on server; returns (req/s, p50 ms, p99 ms)."""
     here = os.path.dirname(os.path.abspath(__file__))
-    done = subprocess.run([os.path.join(here, "load.sh"), server], capture_output=True, text=True)
+    done = subprocess.run([os.path.join(here, "load.sh"), server], capture_output=True, text=True,
+                          env=dict(os.environ, DURATION=duration))
     summary = re.search(r"^load: ([\d.]+) req/s\s+p50 ([\d.]+) ms\s+p90 [\d.]+ ms\s+p99 ([\d.]+) ms",
                         done.stdout, re.M)
     if done.returncode != 0 or not summary:
@@ -170,102 +193,151 @@ def load(server):
 def compare(outdir, stage_dirs):
     """The compare subcommand: one row per stage. Returns the exit status.
 
-    The stages take turns, round after round, rather than each running all
-    its repetitions in one go: a noisy minute on a shared machine then
-    slows every stage a little instead of one stage a lot."""
-    count = int(os.environ.get("COUNT") or 5)
-    load_count = int(os.environ.get("LOAD_COUNT") or 3)
+    The stages take turns, in a fresh random order every round, rather
+    than each running all its repetitions in one go: a noisy minute on a
+    shared machine then slows every stage a little instead of one stage
+    a lot."""
+    count = int(os.environ.get("COUNT") or 6)
+    load_count = int(os.environ.get("LOAD_COUNT") or 6)
     benchtime = os.environ.get("BENCHTIME") or "0.5s"
+    duration = os.environ.get("DURATION") or "2s"
+    warn_about_count(count)
     os.makedirs(outdir, exist_ok=True)
+    stages = list(range(len(stage_dirs)))
     runs = [{} for _ in stage_dirs]
     loads = [[] for _ in stage_dirs]
     for round_number in range(1, count + 1):
-        print(f"benchmarks, round {round_number}/{count}: stages 1-{len(stage_dirs)}",
-              file=sys.stderr, flush=True)
-        for index, directory in enumerate(stage_dirs):
-            collect(os.path.join(directory, "bench"), runs[index], "^BenchmarkHi", benchtime)
+        print(f"benchmarks, round {round_number}/{count}", file=sys.stderr, flush=True)
+        random.shuffle(stages)
+        for index in stages:
+            collect(os.path.join(stage_dirs[index], "bench"), runs[index], "^BenchmarkHi", benchtime)
     for round_number in range(1, load_count + 1):
-        print(f"wrk load, round {round_number}/{load_count}: stages 1-{len(stage_dirs)}",
-              file=sys.stderr, flush=True)
-        for index, directory in enumerate(stage_dirs):
-            loads[index].append(load(os.path.join(directory, "server")))
-    rows = [stage_row(number, runs[number - 1], loads[number - 1])
-            for number in range(1, len(stage_dirs) + 1)]
+        print(f"wrk load, round {round_number}/{load_count}", file=sys.stderr, flush=True)
+        random.shuffle(stages)
+        for index in stages:
+            loads[index].append(load(os.path.join(stage_dirs[index], "server"), duration))
+    rows = [stage_row(index + 1, stage_dirs[index], runs[index], loads[index])
+            for index in range(len(stage_dirs))]
+    for before, after in zip(rows, rows[1:]):
+        for key in ("ns", "parallel"):
+            p = benchstats.u_test(before[key + "_runs"], after[key + "_runs"])
+            after[key + "_p"] = p
+            after[key + "_delta"] = benchstats.delta(p, before[key], after[key])
+    settings = {"count": count, "load_count": load_count, "benchtime": benchtime,
+                "duration": duration, "cpus": cpus_of(runs[0])}
     with open(os.path.join(outdir, "compare.json"), "w") as file:
-        json.dump({"count": count, "load_count": load_count, "benchtime": benchtime,
-                   "cpus": os.cpu_count(), "rows": rows}, file, indent=1)
-    write_table(outdir, rows, count, load_count, benchtime)
-    write_chart(outdir, rows)
+        json.dump(dict(settings, rows=rows), file, indent=1)
+    write_table(outdir, rows, settings)
+    write_chart(outdir, rows, settings)
     return 0
 
 
-def stage_row(number, runs, loads):
-    """Returns one stage's row of the table: the medians of its benchmark
-    runs and of its load runs (each column's median on its own)."""
+def cpus_of(runs):
+    """Returns the N of the "-N" the benchmarks ran with."""
+    name = next(iter(runs))
+    return int(name.rsplit("-", 1)[1])
+
+
+def stage_row(number, directory, runs, loads):
+    """Returns one stage's row: medians, confidence intervals and the raw
+    runs of its benchmarks and load tests, and its instructions/op."""
     serial = next(v for k, v in runs.items() if k.startswith("BenchmarkHi-"))
     parallel = next(v for k, v in runs.items() if k.startswith("BenchmarkHiParallel-"))
-    return {
-        "stage": number, "ns": statistics.median(r["real_time"] for r in serial),
-        "bytes": statistics.median(r["bytes_per_op"] for r in serial),
-        "allocs": statistics.median(r["allocs_per_op"] for r in serial),
-        "parallel": statistics.median(r["real_time"] for r in parallel),
-        "rps": statistics.median(requests for requests, _, _ in loads),
-        "p50": statistics.median(p50 for _, p50, _ in loads),
-        "p99": statistics.median(p99 for _, _, p99 in loads),
-    }
+    row = {"stage": number}
+    for key, values in (("ns", [r["real_time"] for r in serial]),
+                        ("parallel", [r["real_time"] for r in parallel]),
+                        ("rps", [requests for requests, _, _ in loads])):
+        summary = benchstats.summary(values)
+        row.update({key: summary["median"], key + "_lo": summary["lo"], key + "_hi": summary["hi"],
+                    key + "_pct": summary["pct"], key + "_runs": values})
+    row["bytes"] = statistics.median(r["bytes_per_op"] for r in serial)
+    row["allocs"] = statistics.median(r["allocs_per_op"] for r in serial)
+    row["p99"] = statistics.median(p99 for _, _, p99 in loads)
+    row["cpu_waits"] = sum(1 for r in serial + parallel if r.get("cpu_wait_share", 0) > 0.1)
+    instr = os.path.join(directory, "instr", "instr.json")
+    if not os.path.exists(instr):
+        fail(f"no {instr}: run `make stage{number} instr` first (make compare does)")
+    with open(instr) as file:
+        row["instructions"] = json.load(file)["per_op"]
+    return row
 
 
-def write_table(outdir, rows, count, load_count, benchtime):
+def change(row, key):
+    """Returns the "vs stage before" cell: delta and p-value, or "" for stage 1."""
+    if key + "_p" not in row:
+        return ""
+    return f"{row[key + '_delta']} (p={row[key + '_p']:.3f})"
+
+
+def write_table(outdir, rows, settings):
     """Writes and prints compare.md."""
-    first = rows[0]["ns"]
     lines = [
-        f"Medians of {count} runs per stage (BENCHTIME={benchtime}, stages taking turns) "
-        f"on {os.cpu_count()} CPUs; server: medians of {load_count} runs of "
-        "wrk -t2 -c50 -d5s on loopback.",
+        f"Medians ± 95% confidence interval of {settings['count']} runs per stage"
+        f" (BENCHTIME={settings['benchtime']}, stages in a random order each round)"
+        f" on {settings['cpus']} CPUs; server: {settings['load_count']} runs of"
+        f" wrk -t2 -c50 -d{settings['duration']} on loopback. \"~\": the runs cannot tell"
+        " this stage from the one before (p > 0.05). Instructions: callgrind, exact.",
         "",
-        "| stage | BenchmarkHi ns/op | vs stage 1 | B/op | allocs/op | "
-        "BenchmarkHiParallel ns/op | server req/s | p50 ms | p99 ms |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| stage | BenchmarkHi ns/op | vs stage before | instructions/op | B/op | allocs/op | "
+        "BenchmarkHiParallel ns/op | vs stage before | server req/s | p99 ms |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for row in rows:
         lines.append(
-            f"| {row['stage']} | {row['ns']:.1f} | {first / row['ns']:.1f}x | {row['bytes']:.0f} | "
-            f"{row['allocs']:.0f} | {row['parallel']:.1f} | {row['rps']:.0f} | "
-            f"{row['p50']:.2f} | {row['p99']:.2f} |")
+            f"| {row['stage']} | {row['ns']:.1f} ± {row['ns_pct']} | {change(row, 'ns')} | "
+            f"{row['instructions']:.0f} | {row['bytes']:.0f} | {row['allocs']:.0f} | "
+            f"{row['parallel']:.1f} ± {row['parallel_pct']} | {change(row, 'parallel')} | "
+            f"{row['rps']:.0f} ± {row['rps_pct']} | {row['p99']:.2f} |")
+    waited = sum(row["cpu_waits"] for row in rows)
+    if waited:
+        lines += ["", f"{waited} benchmark runs waited for a CPU more than 10% of the time"
+                      " (another process was busy): those stages' times are inflated."]
     text = "\n".join(lines) + "\n"
     with open(os.path.join(outdir, "compare.md"), "w") as file:
         file.write(text)
     print(text)
 
 
-def write_chart(outdir, rows):
-    """Draws compare.png with gnuplot: ns/op per stage, serial and parallel."""
+def write_chart(outdir, rows, settings):
+    """Draws compare.png with gnuplot: ns/op per stage, serial and parallel,
+    with the confidence intervals as error bars, and instructions/op."""
     if shutil.which("gnuplot") is None:
         fail("gnuplot is not installed; run: make deps (package gnuplot-nox)")
     data = os.path.join(outdir, "compare.dat")
     with open(data, "w") as file:
         for row in rows:
-            file.write(f"{row['stage']} {row['ns']:.1f} {row['parallel']:.1f}\n")
+            # An unbounded interval (too few runs; the table says ± ∞) gets no bar.
+            bounds = [row[key + end] if math.isfinite(row[key + end]) else row[key]
+                      for key in ("ns", "parallel") for end in ("_lo", "_hi")]
+            file.write(f"{row['stage']} {row['ns']:.1f} {bounds[0]:.1f} {bounds[1]:.1f} "
+                       f"{row['parallel']:.1f} {bounds[2]:.1f} {bounds[3]:.1f} "
+                       f"{row['instructions']:.0f}\n")
     script = f"""
-set terminal pngcairo size 900,500 font ",12"
+set terminal pngcairo size 1200,500 font ",12"
 set output "{os.path.join(outdir, 'compare.png')}"
-set title "GET /hi handler cost per stage (median ns/op, lower is better)"
+set multiplot layout 1,2
 set style data histograms
-set style histogram clustered gap 1
 set style fill solid 0.8 border -1
 set boxwidth 0.9
 set xlabel "stage"
-set ylabel "ns/op"
 set yrange [0:*]
 set grid ytics
 set key top right
-plot "{data}" using 2:xtic(1) title "BenchmarkHi (serial)", \\
-     "" using 3 title "BenchmarkHiParallel ({os.cpu_count()} threads)"
+set title "time per request (median, 95% CI; lower is better)"
+set ylabel "ns/op"
+set style histogram errorbars gap 1 lw 1.5
+plot "{data}" using 2:3:4:xtic(1) title "BenchmarkHi", \\
+     "" using 5:6:7 title "BenchmarkHiParallel ({settings['cpus']} threads)"
+set title "instructions per request (callgrind, exact)"
+set ylabel "instructions/op"
+set style histogram clustered gap 1
+plot "{data}" using 8:xtic(1) title "BenchmarkHi" linecolor rgb "#4c8c2b"
+unset multiplot
 """
     done = subprocess.run(["gnuplot"], input=script, text=True, capture_output=True)
     if done.returncode != 0:
         fail(f"gnuplot failed: {done.stderr}")
-    print(f"wrote {os.path.join(outdir, 'compare.md')} and {os.path.join(outdir, 'compare.png')}")
+    print(f"wrote {os.path.join(outdir, 'compare.md')}, compare.json and compare.png")
 
 
 def main(argv):

@@ -191,6 +191,15 @@ char *server_stderr(const struct server_process *server)
  * could not be run or outlived seconds; *output gets what it printed. */
 int run_program(const char *binary, int seconds, char **output)
 {
+    char *const arguments[] = { (char *)binary, NULL };
+
+    return run_program_with(binary, arguments, seconds, output);
+}
+
+/* See server_process.h. Returns the program's exit status, or -1 when it
+ * could not be run or outlived seconds; *output gets what it printed. */
+int run_program_with(const char *binary, char *const arguments[], int seconds, char **output)
+{
     const char *temporary = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
     struct server_process program = { .pid = -1 };
     int output_fd, status;
@@ -206,7 +215,7 @@ int run_program(const char *binary, int seconds, char **output)
         dup2(output_fd, STDOUT_FILENO);
         dup2(output_fd, STDERR_FILENO);
         close(output_fd);
-        execl(binary, binary, (char *)NULL);
+        execv(binary, arguments);
         fprintf(stderr, "cannot run %s: %s\n", binary, strerror(errno));
         _exit(127);
     }

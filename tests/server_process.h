@@ -40,4 +40,8 @@ long long monotonic_ms(void);
  * sets *output to a malloc'ed copy of what it printed. */
 int run_program(const char *binary, int seconds, char **output);
 
+/* The same with arguments (arguments[0] is the program's name, and a NULL
+ * ends them). */
+int run_program_with(const char *binary, char *const arguments[], int seconds, char **output);
+
 #endif

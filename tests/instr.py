@@ -1,0 +1,336 @@
+#!/usr/bin/python3
+"""instr.py - instructions per request, counted by valgrind's callgrind.
+
+  instr.py run BENCH-BINARY OUTDIR
+      Runs BenchmarkHi for INSTR_CALLS (2000) calls under callgrind and
+      prints, the way `go test -bench` would print a custom metric,
+
+          BenchmarkHi-2    2000    771 instructions/op
+
+      then the functions those instructions ran in. Writes into OUTDIR:
+      callgrind.out (the raw profile), annotate.txt (callgrind_annotate,
+      with our source lines annotated), and instr.json.
+
+  instr.py cmp OLD-OUTDIR NEW-OUTDIR
+      Per-function instructions/op of two runs side by side, with deltas.
+
+  instr.py check STAGES-FILE OUTDIR...
+      The lessons of stages/stages.txt, as instruction counts: each OUTDIR
+      holds one stage's instr.json, in stage order. A stage whose count
+      breaks its lesson (stage 2 no longer well below stage 1, say) fails,
+      with a message naming the lesson. Deterministic, so `make test` runs it.
+
+What is counted: every instruction executed inside hi_handle(), in our
+code and in the libraries it calls (pcre2, libc), during the measured run
+only (the harness zeroes the counters when it starts and dumps them when
+it ends, so warm-up and set-up never count). Not counted: the response
+writer it sends to (recorder_send, a test double standing in for the
+socket), and everything outside the handler.
+
+Why: an instruction count is exact. The same binary gives the same count
+on every run, however busy the machine, so it can be asserted in a test
+and compared across a room of laptops. What it cannot see is what an
+instruction costs: an atomic add, a cache miss or a wait for a lock is
+one instruction and many nanoseconds. That is why the workbook always
+shows ns/op beside it.
+"""
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+HANDLER = "hi_handle"
+WRITER = "recorder_send"
+
+
+def fail(message, status=1):
+    """Prints message and exits with status."""
+    print(f"instr: {message}", file=sys.stderr)
+    sys.exit(status)
+
+
+# ============================ Reading callgrind's output ======================
+
+def parse_callgrind(path):
+    """Returns (total, functions) from a callgrind output file: total is
+    its summary line; functions maps (object, function) to a dict with
+    "file", "self" (instructions in the function itself) and "inclusive"
+    (with what it called)."""
+    names = {"ob": {}, "fl": {}, "fn": {}}
+    namespace = {"ob": "ob", "cob": "ob", "fl": "fl", "fi": "fl", "fe": "fl",
+                 "cfi": "fl", "cfl": "fl", "fn": "fn", "cfn": "fn"}
+    functions, total = {}, 0
+    current = {"ob": "???", "fl": "???"}
+    function = None
+    call_follows = False
+
+    def resolve(key, value):
+        kind = namespace[key]
+        match = re.match(r"\((\d+)\)(?: (.*))?$", value)
+        if not match:
+            return value
+        if match[2] is not None:
+            names[kind][match[1]] = match[2]
+        return names[kind].get(match[1], "???")
+
+    with open(path) as file:
+        for line in file:
+            line = line.rstrip("\n")
+            if line.startswith("summary:"):
+                total = int(line.split()[1])
+            key, equals, value = line.partition("=")
+            if equals and key in namespace:
+                name = resolve(key, value)
+                if key in ("ob", "fl"):
+                    current[key] = name
+                elif key == "fn":
+                    function = functions.setdefault((current["ob"], name), {
+                        "file": current["fl"], "self": 0, "inclusive": 0})
+                continue
+            if line.startswith("calls="):
+                call_follows = True
+                continue
+            if function is None or not line or not (line[0].isdigit() or line[0] in "+-*"):
+                continue
+            fields = line.split()
+            cost = int(fields[1]) if len(fields) > 1 else 0
+            if call_follows:
+                function["inclusive"] += cost
+                call_follows = False
+            else:
+                function["self"] += cost
+                function["inclusive"] += cost
+    return total, functions
+
+
+def display_name(obj, function, source):
+    """Returns (name, where) for a table row: our functions by name and
+    source file, a library's by name and library, pcre2's JIT-compiled
+    machine code (which has no symbol at all) as one row of its own."""
+    library = os.path.basename(obj)
+    if obj == "???" and function.startswith("0x"):
+        return "(JIT-compiled pattern)", "written by pcre2_jit_compile"
+    if source.startswith("/") and os.path.commonpath([source, ROOT]) == ROOT:
+        return function, os.path.relpath(source, ROOT)
+    return function, re.sub(r"\.so.*", "", library)
+
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def function_rows(functions, calls):
+    """Returns the rows for the table and the JSON: per function, name,
+    where, self/op and inclusive/op, merging entries that name the same
+    function (an inlined copy appears under each header it came from)."""
+    merged = {}
+    for (obj, function), cost in functions.items():
+        if cost["self"] == 0:
+            continue
+        name, where = display_name(obj, re.sub(r"@.*", "", function), cost["file"])
+        row = merged.setdefault(name, {"function": name, "where": where, "self": 0, "inclusive": 0})
+        row["self"] += cost["self"] / calls
+        row["inclusive"] = max(row["inclusive"], cost["inclusive"] / calls)
+    return sorted(merged.values(), key=lambda row: -row["self"])
+
+
+# ============================ Printing =======================================
+
+def per_op(value):
+    """Formats a per-op count as Go formats ns/op: fewer decimals when big."""
+    if value == 0 or value >= 99.995:
+        return f"{value:.0f}"
+    if value >= 9.9995:
+        return f"{value:.1f}"
+    return f"{value:.2f}"
+
+
+def print_functions(rows, limit=12):
+    """Prints the costliest functions, by their own instructions."""
+    print(f"{'self/op':>9} {'with callees':>12}  function")
+    for row in rows[:limit]:
+        print(f"{per_op(row['self']):>9} {per_op(row['inclusive']):>12}  "
+              f"{row['function']}  ({row['where']})")
+    if len(rows) > limit:
+        rest = sum(row["self"] for row in rows[limit:])
+        print(f"{per_op(rest):>9} {'':>12}  ({len(rows) - limit} more functions)")
+
+
+# ============================ run ============================================
+
+def run(binary, outdir):
+    """The run subcommand. Returns the exit status."""
+    calls = int(os.environ.get("INSTR_CALLS") or 2000)
+    if shutil.which("valgrind") is None:
+        fail("valgrind is not installed; run: make deps (Debian package valgrind)")
+    if not os.access(binary, os.X_OK):
+        fail(f"no benchmark binary at {binary}")
+    os.makedirs(outdir, exist_ok=True)
+    profile = os.path.join(outdir, "callgrind.out")
+    for old in os.listdir(outdir):
+        if old.startswith("callgrind.out"):
+            os.remove(os.path.join(outdir, old))
+    env = dict(os.environ, BENCH="^BenchmarkHi$", BENCHTIME=f"{calls}x", COUNT="1")
+    env.pop("BENCH_JSON", None)
+    done = subprocess.run(
+        ["valgrind", "--tool=callgrind", "--collect-atstart=no",
+         f"--toggle-collect={HANDLER}", f"--toggle-collect={WRITER}",
+         f"--callgrind-out-file={profile}", binary],
+        env=env, capture_output=True, text=True)
+    benchmark = re.search(r"^(BenchmarkHi-\d+)\s+(\d+)\s", done.stdout, re.M)
+    dump = profile + ".1"   # the harness's dump at the end of the measured run
+    if done.returncode != 0 or not benchmark or not os.path.exists(dump):
+        fail(f"{binary} under callgrind failed (status {done.returncode}):\n"
+             f"{done.stdout}{done.stderr[-2000:]}")
+    if int(benchmark[2]) != calls:
+        fail(f"the benchmark ran {benchmark[2]} calls, not {calls}")
+    os.replace(dump, profile)
+    total, functions = parse_callgrind(profile)
+    if total == 0:
+        fail(f"callgrind counted no instruction in {HANDLER}: was it renamed, or inlined"
+             " into its caller? (the handler must stay a function of its own)")
+    rows = function_rows(functions, calls)
+    with open(os.path.join(outdir, "annotate.txt"), "w") as file:
+        subprocess.run(["callgrind_annotate", "--auto=yes", "--inclusive=yes", profile],
+                       stdout=file, stderr=subprocess.DEVNULL)
+    result = {"benchmark": benchmark[1], "calls": calls, "instructions": total,
+              "per_op": total / calls, "functions": rows}
+    with open(os.path.join(outdir, "instr.json"), "w") as file:
+        json.dump(result, file, indent=1)
+    print(f"{benchmark[1]:<20} {calls:>10} {per_op(total / calls):>12} instructions/op")
+    print()
+    print(f"where they ran (per call of {HANDLER}, the writer {WRITER} left out):")
+    print_functions(rows)
+    print(f"wrote: {profile}\n       {os.path.join(outdir, 'annotate.txt')} (source lines annotated)"
+          f"\n       {os.path.join(outdir, 'instr.json')}")
+    return 0
+
+
+# ============================ cmp ============================================
+
+def load(outdir):
+    """Returns the instr.json that `instr.py run` wrote into outdir."""
+    path = os.path.join(outdir, "instr.json")
+    if not os.path.exists(path):
+        fail(f"no {path}: run the instr target for that stage first")
+    with open(path) as file:
+        return json.load(file)
+
+
+def cmp(old_dir, new_dir):
+    """The cmp subcommand: per-function deltas. Returns the exit status."""
+    old, new = load(old_dir), load(new_dir)
+    by_name = {}
+    for side, result in (("old", old), ("new", new)):
+        for row in result["functions"]:
+            by_name.setdefault(row["function"], {"where": row["where"], "old": 0.0, "new": 0.0})
+            by_name[row["function"]][side] = row["self"]
+    rows = sorted(by_name.items(), key=lambda item: -abs(item[1]["new"] - item[1]["old"]))
+    print(f"instructions per call of {HANDLER}, by function (self), "
+          f"{old['calls']} and {new['calls']} calls")
+    print(f"{'old':>9} {'new':>9} {'delta':>9}  function")
+    for name, row in rows:
+        delta = row["new"] - row["old"]
+        if abs(delta) < 0.5 and row["old"] < 0.5:
+            continue
+        print(f"{per_op(row['old']):>9} {per_op(row['new']):>9} {delta:>+9.0f}  {name}  ({row['where']})")
+    change = 100 * (new["per_op"] - old["per_op"]) / old["per_op"]
+    print(f"{per_op(old['per_op']):>9} {per_op(new['per_op']):>9} "
+          f"{new['per_op'] - old['per_op']:>+9.0f}  total ({change:+.1f}%)")
+    return 0
+
+
+# ============================ check ==========================================
+
+# Functions that take a lock: a lock-free stage must run none of them.
+LOCKING = re.compile(r"mutex_(timed|clock)?lock|spin_lock|rwlock_(rd|wr)lock|mutex_unlock")
+
+
+def read_stages(path):
+    """Returns the stages of stages/stages.txt as dicts: number, folder,
+    expects (a set), instructions (a list of claims) and lesson."""
+    stages = []
+    with open(path) as file:
+        for line in file:
+            if not line.strip() or line.startswith("#"):
+                continue
+            number, folder, expects, instructions, lesson = line.split(None, 4)
+            stages.append({"number": int(number), "folder": folder,
+                           "expects": set(expects.split(",")),
+                           "instructions": [] if instructions == "-" else instructions.split(","),
+                           "lesson": lesson.strip()})
+    return stages
+
+
+def lesson_failures(stage, before, after, label="stage"):
+    """Returns what breaks stage's lesson (a list of messages, empty when
+    none): after is its instr.json, before the previous stage's (or None).
+    label names what was measured ("stage 3", "your work")."""
+    failures = []
+    lesson = f"stage {stage['number']}'s lesson ({stage['lesson']})"
+    new = after["per_op"]
+    for claim in stage["instructions"]:
+        absolute = re.fullmatch(r"<=(\d+)", claim)
+        if absolute:
+            if new > int(absolute[1]):
+                failures.append(f"{lesson} wants at most {absolute[1]} instructions per request;"
+                                f" {label} runs {per_op(new)}")
+            continue
+        if before is None:
+            failures.append(f"{lesson}: claim {claim} needs the stage before it")
+            continue
+        old = before["per_op"]
+        ratio = new / old
+        versus = f"stage {stage['number'] - 1} runs {per_op(old)}, {label} {per_op(new)} ({ratio:.2f}x)"
+        factor = re.fullmatch(r"<=([\d.]+)x", claim)
+        if claim == "=" and abs(ratio - 1) > 0.01:
+            failures.append(f"{lesson} keeps the instructions per request as they were (within 1%);"
+                            f" {versus}")
+        elif claim == "<" and not new < old:
+            failures.append(f"{lesson} wants fewer instructions per request; {versus}")
+        elif factor and ratio > float(factor[1]):
+            failures.append(f"{lesson} wants at most {factor[1]}x the instructions per request"
+                            f" of the stage before; {versus}")
+        elif claim not in ("=", "<") and not factor:
+            failures.append(f"{lesson}: unknown claim {claim!r} in stages.txt")
+    if "lock-free" in stage["expects"]:
+        locks = [row["function"] for row in after["functions"] if LOCKING.search(row["function"])]
+        if locks:
+            failures.append(f"{lesson} takes no lock on the request path; {label} calls "
+                            + ", ".join(sorted(set(locks))))
+    return failures
+
+
+def check(stages_file, outdirs):
+    """The check subcommand. Returns 0 when every lesson holds, else 1."""
+    stages = read_stages(stages_file)
+    if len(outdirs) != len(stages):
+        fail(f"{len(stages)} stages in {stages_file}, but {len(outdirs)} result folders")
+    results = [load(outdir) for outdir in outdirs]
+    failures = []
+    for index, stage in enumerate(stages):
+        before = results[index - 1] if index > 0 else None
+        failures += lesson_failures(stage, before, results[index], f"stage {stage['number']}")
+    counts = ", ".join(f"{stage['number']}: {per_op(result['per_op'])}"
+                       for stage, result in zip(stages, results))
+    for message in failures:
+        print(f"FAIL: {message}")
+    print(f"instructions per request by stage ({counts}):"
+          f" {'the lessons hold' if not failures else 'a lesson is broken'}")
+    return 1 if failures else 0
+
+
+def main(argv):
+    if len(argv) == 4 and argv[1] == "run":
+        return run(argv[2], argv[3])
+    if len(argv) == 4 and argv[1] == "cmp":
+        return cmp(argv[2], argv[3])
+    if len(argv) >= 4 and argv[1] == "check":
+        return check(argv[2], argv[3:])
+    fail("usage: instr.py run BENCH-BINARY OUTDIR | cmp OLD-OUTDIR NEW-OUTDIR"
+         " | check STAGES-FILE OUTDIR...", 2)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
