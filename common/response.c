@@ -5,7 +5,8 @@
 
 #include "response.h"
 
-/* Returns the reason phrase for the few statuses this server uses. */
+/* Returns the standard reason phrase for status ("OK", "Not Found"...),
+ * for the few statuses this server uses. */
 const char *status_text(int status)
 {
     switch (status) {
@@ -18,8 +19,11 @@ const char *status_text(int status)
     }
 }
 
-/* Error bodies are short constant strings. The message and its newline are
- * joined in a stack buffer so the error path never allocates either. */
+/* Sends a plain-text error to writer: the body is message plus a newline,
+ * as Go's http.Error writes it; extra_headers may be NULL. Returns what
+ * the writer's send returns. Error bodies are short constant strings, so
+ * the message and its newline are joined in a stack buffer: the error
+ * path never allocates either. */
 int respond_error(struct response_writer *writer, int status,
                   const char *message, const char *extra_headers)
 {

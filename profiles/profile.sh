@@ -163,7 +163,7 @@ server)
     need wrk wrk
     rm -f "$outdir/server.prof"
     CPUPROFILE="$outdir/server.prof" CPUPROFILE_FREQUENCY=${CPUPROFILE_FREQUENCY:-1000} \
-        DURATION=${DURATION:-5s} "$(dirname "$0")/../tests/load.sh" "$binary" | tail -1
+        DURATION=${DURATION:-5s} "$(dirname "$0")/../bench/load.sh" "$binary" | tail -1
     [ -s "$outdir/server.prof" ] || { echo "profile: the server wrote no profile (did it stop cleanly?)" >&2; exit 1; }
     pprof_report server "$outdir/server.prof"
     ;;

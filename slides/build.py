@@ -24,26 +24,36 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 REFERENCE = os.path.join(ROOT, "slides", "reference")
-STAGES = ["01-naive", "02-compile-once", "03-atomic-counter", "04-zero-alloc", "05-regex-pool"]
+OUT = os.environ.get("OUT") or "out"
+
+
+def read_stages():
+    """Returns the stage folders of stages/stages.txt, in order."""
+    with open(os.path.join(ROOT, "stages", "stages.txt")) as file:
+        return [line.split()[1] for line in file if line.strip() and not line.startswith("#")]
+
+
+STAGES = read_stages()
+LAST = len(STAGES)
 
 # name -> the attendee's own file (what `make ...` writes). The call graphs
 # are the -slide.png versions: fewer boxes, no _start-to-harness chain.
 ASSETS = {
-    "stage1-cpu.png": "profiles/out/stage1/cpu-slide.png",
-    "stage2-cpu.png": "profiles/out/stage2/cpu-slide.png",
-    "stage1-mem.png": "profiles/out/stage1/mem-slide.png",
-    "stage4-block.png": "profiles/out/stage4/block-slide.png",
-    "stage5-block.png": "profiles/out/stage5/block-slide.png",
-    "stage5-server.png": "profiles/out/stage5/server-slide.png",
-    "compare.png": "out/compare/compare.png",
-    "stage1-cpu-top.txt": "profiles/out/stage1/cpu-top.txt",
-    "stage2-cpu-top.txt": "profiles/out/stage2/cpu-top.txt",
-    "stage1-mem-top.txt": "profiles/out/stage1/mem-top.txt",
-    "stage4-block-top.txt": "profiles/out/stage4/block-top.txt",
-    "stage5-server-top.txt": "profiles/out/stage5/server-top.txt",
-    "compare.json": "out/compare/compare.json",
-    "stage3-cover.txt": "profiles/out/stage3/cover/summary.txt",
-    "compare.md": "out/compare/compare.md",
+    "stage1-cpu.png": f"{OUT}/stage1/profiles/cpu-slide.png",
+    "stage2-cpu.png": f"{OUT}/stage2/profiles/cpu-slide.png",
+    "stage1-mem.png": f"{OUT}/stage1/profiles/mem-slide.png",
+    "stage4-block.png": f"{OUT}/stage4/profiles/block-slide.png",
+    "stage5-block.png": f"{OUT}/stage5/profiles/block-slide.png",
+    "server.png": f"{OUT}/stage{LAST}/profiles/server-slide.png",
+    "compare.png": f"{OUT}/compare/compare.png",
+    "stage1-cpu-top.txt": f"{OUT}/stage1/profiles/cpu-top.txt",
+    "stage2-cpu-top.txt": f"{OUT}/stage2/profiles/cpu-top.txt",
+    "stage1-mem-top.txt": f"{OUT}/stage1/profiles/mem-top.txt",
+    "stage4-block-top.txt": f"{OUT}/stage4/profiles/block-top.txt",
+    "server-top.txt": f"{OUT}/stage{LAST}/profiles/server-top.txt",
+    "compare.json": f"{OUT}/compare/compare.json",
+    "stage3-cover.txt": f"{OUT}/stage3/profiles/cover/summary.txt",
+    "compare.md": f"{OUT}/compare/compare.md",
 }
 
 

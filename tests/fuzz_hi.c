@@ -1,9 +1,10 @@
 /*
- * fuzz_hi.c - differential fuzzing of the five stages (`make fuzz`).
+ * fuzz_hi.c - differential fuzzing of the stages (`make fuzz`).
  *
  * The stages exist to be faster, never different. libFuzzer feeds
- * arbitrary query strings to all five handlers, linked into this one
- * binary (the Makefile renames each stage's hi_* functions to stageN_hi_*),
+ * arbitrary query strings to every stage's handler, all linked into this
+ * one binary (the Makefile renames each stage's hi_* functions to
+ * stageN_hi_* and lists the stages in FOR_EACH_STAGE),
  * and to an oracle: a plain, independent reading of the contract. Any
  * difference in status, content type, headers or body aborts with both
  * responses printed; AddressSanitizer and UBSan catch the rest.
@@ -16,25 +17,30 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "response.h"
+#include "recorder.h"
 
-#define STAGES 5
 #define QUERY_MAX 1024
 
-/* ============================ The five stages ============================ */
+/* ============================ The stages ================================= */
+
+/* FOR_EACH_STAGE(X) is X(1) X(2) ... for every stage in stages/stages.txt,
+ * passed by the Makefile. */
+#ifndef FOR_EACH_STAGE
+#error "build through the Makefile (make fuzz), which defines FOR_EACH_STAGE"
+#endif
 
 #define DECLARE_STAGE(n)                                                     \
     int stage##n##_hi_init(void);                                            \
     void stage##n##_hi_handle(struct response_writer *writer, const char *query);
-DECLARE_STAGE(1)
-DECLARE_STAGE(2)
-DECLARE_STAGE(3)
-DECLARE_STAGE(4)
-DECLARE_STAGE(5)
+FOR_EACH_STAGE(DECLARE_STAGE)
 
-static void (*const handlers[STAGES])(struct response_writer *, const char *) = {
-    stage1_hi_handle, stage2_hi_handle, stage3_hi_handle, stage4_hi_handle, stage5_hi_handle,
+#define HANDLER_OF(n) stage##n##_hi_handle,
+#define NUMBER_OF(n) n,
+static void (*const handlers[])(struct response_writer *, const char *) = {
+    FOR_EACH_STAGE(HANDLER_OF)
 };
+static const int stage_numbers[] = { FOR_EACH_STAGE(NUMBER_OF) };
+#define STAGES (sizeof handlers / sizeof handlers[0])
 
 /* ============================ The oracle ================================= */
 
@@ -125,14 +131,13 @@ static void report(int stage, const char *query, const struct recorder *got,
     abort();
 }
 
-/* libFuzzer calls this once: prepares all five stages. Returns 0. */
+/* libFuzzer calls this once: prepares every stage. Returns 0. */
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
+#define INIT_STAGE(n) if (stage##n##_hi_init() != 0) abort();
     (void)argc;
     (void)argv;
-    if (stage1_hi_init() || stage2_hi_init() || stage3_hi_init() ||
-        stage4_hi_init() || stage5_hi_init())
-        abort();
+    FOR_EACH_STAGE(INIT_STAGE)
     return 0;
 }
 
@@ -159,7 +164,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     else
         snprintf(want, sizeof want, "Optional color is invalid\n");
 
-    for (int stage = 0; stage < STAGES; stage++) {
+    for (size_t stage = 0; stage < STAGES; stage++) {
         recorder_init(&recorder);
         handlers[stage](&recorder.writer, query);
         if (recorder.responses != 1 || recorder.status != (valid ? 200 : 400) ||
@@ -167,7 +172,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                                                 : "text/plain; charset=utf-8") != 0 ||
             recorder.extra_headers[0] != '\0' || recorder.body_length != strlen(want) ||
             memcmp(recorder.body, want, recorder.body_length) != 0)
-            report(stage + 1, query, &recorder, valid ? 200 : 400, want);
+            report(stage_numbers[stage], query, &recorder, valid ? 200 : 400, want);
     }
     return 0;
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# slides_test.sh DECK OUTDIR - open the built deck in headless Chromium.
+# slides_test.sh DECK OUTDIR SKIPPED-FILE - open the built deck in headless Chromium.
 #
 # Passes when reveal.js started and every <img> decoded (the deck's
 # loaded.html records both on <body>), and saves screenshots of the title,
@@ -7,15 +7,16 @@
 # when Chromium is not installed (`make deps` installs it).
 set -euo pipefail
 
-deck=$(realpath "${1:?usage: slides_test.sh DECK OUTDIR}")
+deck=$(realpath "${1:?usage: slides_test.sh DECK OUTDIR SKIPPED-FILE}")
 outdir=${2:?outdir}
+skipped=${3:?skipped-file}
 browser=$(command -v chromium || command -v chromium-browser || true)
-# OUTDIR/SKIPPED tells make test's closing count that this test did not run.
-mkdir -p "$outdir"
-rm -f "$outdir/SKIPPED"
+# SKIPPED-FILE tells make test's closing count that this test did not run, and why.
+mkdir -p "$outdir" "$(dirname "$skipped")"
+rm -f "$skipped"
 if [ -z "$browser" ]; then
     echo "slides test: SKIPPED, Chromium is not installed (make deps installs it where it can)"
-    touch "$outdir/SKIPPED"
+    echo "slides-test: Chromium is not installed" >"$skipped"
     exit 0
 fi
 

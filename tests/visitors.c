@@ -9,6 +9,7 @@
 
 #include "hi.h"
 #include "http_client.h"
+#include "recorder.h"
 #include "visitors.h"
 
 /* ============================ Pages ====================================== */

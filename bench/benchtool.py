@@ -1,13 +1,14 @@
 #!/usr/bin/python3
 """benchtool.py - compare benchmark runs between stages, with statistics.
 
-  benchtool.py benchcmp OLD-BENCH NEW-BENCH OUTDIR
-      Runs both benchmark binaries COUNT times (default 10), in a fresh
-      random order in every round so that neither always runs first on a
+  benchtool.py benchcmp OUTDIR [LABEL=]BENCH [LABEL=]BENCH...
+      Runs the benchmark binaries COUNT times each (default 10), in a
+      fresh random order every round so that none always runs first on a
       warming or cooling machine, and prints benchstat's tables: per
-      benchmark, the median with its 95% confidence interval, the delta,
-      and the Mann-Whitney U test's p-value. It also writes Google
-      Benchmark JSON for each and lets Debian's compare.py give its view.
+      benchmark, the median with its 95% confidence interval for each
+      binary, and each one's delta from the first with the Mann-Whitney
+      U test's p-value. It writes Google Benchmark JSON for each; with
+      two binaries, Debian's compare.py also gives its view.
 
   benchtool.py compare OUTDIR STAGE-DIR...
       Runs BenchmarkHi and BenchmarkHiParallel (COUNT=6 times each) and a
@@ -105,33 +106,37 @@ def progress(message, interactive):
 
 # ============================ benchcmp =======================================
 
-def benchcmp(old, new, outdir):
+def benchcmp(outdir, specs):
     """The benchcmp subcommand. Returns the exit status."""
     count = int(os.environ.get("COUNT") or 10)
     benchtime = os.environ.get("BENCHTIME") or "0.2s"
     bench_filter = os.environ.get("BENCH") or "^BenchmarkHi"
+    columns = [spec.split("=", 1) if "=" in spec else (("old", "new", "third")[i], spec)
+               for i, spec in enumerate(specs)]
     if not os.path.exists(COMPARE_PY):
         fail(f"{COMPARE_PY} is missing; run: make deps (package libbenchmark-tools)")
     warn_about_count(count)
     os.makedirs(outdir, exist_ok=True)
-    runs = {old: {}, new: {}}
+    runs = [{} for _ in columns]
     interactive = sys.stderr.isatty()
     for round_number in range(count):
         progress(f"round {round_number + 1}/{count}", interactive)
-        order = [old, new]
+        order = list(range(len(columns)))
         random.shuffle(order)
-        for binary in order:
-            collect(binary, runs[binary], bench_filter, benchtime)
+        for index in order:
+            collect(columns[index][1], runs[index], bench_filter, benchtime)
     print("" if interactive else f"{count} rounds done", file=sys.stderr)
     paths = []
-    for label, binary in (("old", old), ("new", new)):
-        path = os.path.join(outdir, f"{label}.json")
+    for (label, binary), binary_runs in zip(columns, runs):
+        path = os.path.join(outdir, re.sub(r"\W+", "-", label) + ".json")
         with open(path, "w") as file:
-            json.dump(google_json(runs[binary]), file, indent=1)
+            json.dump(google_json(binary_runs), file, indent=1)
         paths.append(path)
-    print(f"old: {old}\nnew: {new}\n{count} runs each, BENCHTIME={benchtime},"
-          " old and new in a random order every round\n")
-    print_benchstat(runs[old], runs[new])
+        print(f"{label}: {binary}")
+    print(f"{count} runs each, BENCHTIME={benchtime}, in a random order every round\n")
+    print_benchstat([label for label, _ in columns], runs)
+    if len(paths) != 2:
+        return 0
     print("compare.py (Time and CPU deltas; the U Test rows give p-values):")
     sys.stdout.flush()
     done = subprocess.run(["/usr/bin/python3", COMPARE_PY, "--no-color", "-a",
@@ -151,26 +156,33 @@ def cell(values, field, unit):
     return f"{result['median']:.{decimals}f}{unit} ± {result['pct']}"
 
 
-def print_benchstat(old_runs, new_runs):
-    """Prints old and new side by side as benchstat does: per metric, the
-    median ± its 95% confidence interval, the delta, and the p-value with
-    the number of runs. A delta the runs cannot tell from noise (p > 0.05)
+def print_benchstat(labels, runs):
+    """Prints the runs side by side as benchstat does: per metric, each
+    column's median ± its 95% confidence interval, and for every column
+    after the first its delta from the first with the p-value and the
+    number of runs. A delta the runs cannot tell from noise (p > 0.05)
     prints as "~". Runs whose threads waited for a CPU are counted below."""
-    names = [name for name in old_runs if name in new_runs]
+    names = [name for name in runs[0] if all(name in other for other in runs[1:])]
     width = max(len(name) for name in names) + 2
     for field, title, unit in METRICS:
-        print(f"{'name':{width}} {'old ' + title:>18} {'new ' + title:>18}  {'delta':>8}")
+        header = f"{title:{width}} {labels[0]:>18}"
+        for label in labels[1:]:
+            header += f" {label:>18}  {'vs ' + labels[0]:>30}"
+        print(header)
         for name in names:
-            old = [r[field] for r in old_runs[name]]
-            new = [r[field] for r in new_runs[name]]
-            p = benchstats.u_test(old, new)
-            change = benchstats.delta(p, statistics.median(old), statistics.median(new))
-            print(f"{name:{width}} {cell(old, field, unit):>18} {cell(new, field, unit):>18}"
-                  f"  {change:>8}  (p={p:.3f} n={len(old)}+{len(new)})")
+            base = [r[field] for r in runs[0][name]]
+            line = f"{name:{width}} {cell(base, field, unit):>18}"
+            for other in runs[1:]:
+                values = [r[field] for r in other[name]]
+                p = benchstats.u_test(base, values)
+                change = benchstats.delta(p, statistics.median(base), statistics.median(values))
+                line += (f" {cell(values, field, unit):>18}  "
+                         f"{change + f' (p={p:.3f} n={len(base)}+{len(values)})':>30}")
+            print(line)
         print()
-    for label, runs in (("old", old_runs), ("new", new_runs)):
+    for label, column in zip(labels, runs):
         for name in names:
-            waited = sum(1 for r in runs[name] if r.get("cpu_wait_share", 0) > 0.1)
+            waited = sum(1 for r in column[name] if r.get("cpu_wait_share", 0) > 0.1)
             if waited:
                 print(f"note: {waited} of the {label} {name} runs waited for a CPU more than"
                       " 10% of the time: another process was busy, so they are slower")
@@ -341,11 +353,11 @@ unset multiplot
 
 
 def main(argv):
-    if len(argv) == 5 and argv[1] == "benchcmp":
-        return benchcmp(argv[2], argv[3], argv[4])
+    if len(argv) >= 5 and argv[1] == "benchcmp":
+        return benchcmp(argv[2], argv[3:])
     if len(argv) >= 4 and argv[1] == "compare":
         return compare(argv[2], argv[3:])
-    fail("usage: benchtool.py benchcmp OLD NEW OUTDIR | compare OUTDIR STAGE-DIR...")
+    fail("usage: benchtool.py benchcmp OUTDIR [LABEL=]BENCH [LABEL=]BENCH... | compare OUTDIR STAGE-DIR...")
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@
 
 #include "bench.h"
 #include "hi.h"
+#include "recorder.h"
 #include "router.h"
 
 /* ============================ The handler ================================ */

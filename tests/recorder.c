@@ -7,7 +7,7 @@
  */
 #include <string.h>
 
-#include "response.h"
+#include "recorder.h"
 
 /* Copies the string s (or "" for NULL) into a fixed field. Returns 0, or
  * -1 when it had to be cut to fit. */
@@ -48,16 +48,17 @@ static int recorder_send(struct response_writer *writer,
     return result;
 }
 
-/* See response.h. Prepares r for its first use; recorder_reset() then
- * readies it for each next response without allocating. */
+/* Prepares r for its first use; recorder_reset() then readies it for
+ * each next response without allocating. */
 void recorder_init(struct recorder *r)
 {
     r->writer.send = recorder_send;
     recorder_reset(r);
 }
 
-/* Only the fields a test reads are cleared: clearing the 4 KB body on
- * every benchmark iteration would cost more than the handler itself. */
+/* Forgets the last response so r can record the next one. Only the
+ * fields a test reads are cleared: clearing the 4 KB body on every
+ * benchmark iteration would cost more than the handler itself. */
 void recorder_reset(struct recorder *r)
 {
     r->responses = 0;

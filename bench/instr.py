@@ -14,11 +14,13 @@
   instr.py cmp OLD-OUTDIR NEW-OUTDIR
       Per-function instructions/op of two runs side by side, with deltas.
 
-  instr.py check STAGES-FILE OUTDIR...
-      The lessons of stages/stages.txt, as instruction counts: each OUTDIR
-      holds one stage's instr.json, in stage order. A stage whose count
-      breaks its lesson (stage 2 no longer well below stage 1, say) fails,
-      with a message naming the lesson. Deterministic, so `make test` runs it.
+  instr.py lesson STAGES-FILE STAGE LABEL OUTDIR [BEFORE-OUTDIR]
+      Checks the lesson stages/stages.txt gives STAGE, as instruction
+      counts: OUTDIR holds the instr.json of what is checked (the stage, or
+      the attendee's workspace, named LABEL), BEFORE-OUTDIR that of the
+      stage before it. A count that breaks the lesson (stage 2 no longer
+      well below stage 1, say) fails, with a message naming the lesson.
+      Deterministic, so every `make test` runs it.
 
 What is counted: every instruction executed inside hi_handle(), in our
 code and in the libraries it calls (pcre2, libc), during the measured run
@@ -282,7 +284,7 @@ def lesson_failures(stage, before, after, label="stage"):
             continue
         old = before["per_op"]
         ratio = new / old
-        versus = f"stage {stage['number'] - 1} runs {per_op(old)}, {label} {per_op(new)} ({ratio:.2f}x)"
+        versus = f"the stage before runs {per_op(old)}, {label} {per_op(new)} ({ratio:.2f}x)"
         factor = re.fullmatch(r"<=([\d.]+)x", claim)
         if claim == "=" and abs(ratio - 1) > 0.01:
             failures.append(f"{lesson} keeps the instructions per request as they were (within 1%);"
@@ -302,22 +304,26 @@ def lesson_failures(stage, before, after, label="stage"):
     return failures
 
 
-def check(stages_file, outdirs):
-    """The check subcommand. Returns 0 when every lesson holds, else 1."""
-    stages = read_stages(stages_file)
-    if len(outdirs) != len(stages):
-        fail(f"{len(stages)} stages in {stages_file}, but {len(outdirs)} result folders")
-    results = [load(outdir) for outdir in outdirs]
-    failures = []
-    for index, stage in enumerate(stages):
-        before = results[index - 1] if index > 0 else None
-        failures += lesson_failures(stage, before, results[index], f"stage {stage['number']}")
-    counts = ", ".join(f"{stage['number']}: {per_op(result['per_op'])}"
-                       for stage, result in zip(stages, results))
+def lesson(stages_file, number, label, outdir, before_dir):
+    """The lesson subcommand. Returns 0 when the lesson holds, else 1."""
+    stages = {stage["number"]: stage for stage in read_stages(stages_file)}
+    if int(number) not in stages:
+        fail(f"no stage {number} in {stages_file}")
+    stage = stages[int(number)]
+    after = load(outdir)
+    before = load(before_dir) if before_dir else None
+    counts = f"{label}: {per_op(after['per_op'])} instructions per request"
+    if before is not None:
+        counts += (f", against {per_op(before['per_op'])} before it"
+                   f" ({after['per_op'] / before['per_op']:.2f}x)")
+    print(counts)
+    failures = lesson_failures(stage, before, after, label)
     for message in failures:
         print(f"FAIL: {message}")
-    print(f"instructions per request by stage ({counts}):"
-          f" {'the lessons hold' if not failures else 'a lesson is broken'}")
+    if not failures:
+        claims = ", ".join(stage["instructions"] + sorted(stage["expects"] & {"lock-free"}))
+        print(f"PASS: stage {stage['number']}'s lesson ({stage['lesson']}): "
+              f"{claims or 'no claim about instructions'}")
     return 1 if failures else 0
 
 
@@ -326,10 +332,10 @@ def main(argv):
         return run(argv[2], argv[3])
     if len(argv) == 4 and argv[1] == "cmp":
         return cmp(argv[2], argv[3])
-    if len(argv) >= 4 and argv[1] == "check":
-        return check(argv[2], argv[3:])
+    if len(argv) in (6, 7) and argv[1] == "lesson":
+        return lesson(argv[2], argv[3], argv[4], argv[5], argv[6] if len(argv) == 7 else None)
     fail("usage: instr.py run BENCH-BINARY OUTDIR | cmp OLD-OUTDIR NEW-OUTDIR"
-         " | check STAGES-FILE OUTDIR...", 2)
+         " | lesson STAGES-FILE STAGE LABEL OUTDIR [BEFORE-OUTDIR]", 2)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,146 @@
+# mk/build.mk - compiling a unit (a stage, or the workspace), and the
+# targets that build, run, test and race it.
+#
+# Every binary of a unit is made by a pattern rule below, out/%/NAME with
+# % the unit (stage3, work). When one fails, make names the line of its
+# rule here: the comment above that rule says what it builds and why.
+
+UNIT_FILES += server server-tsan race race-plain tests
+
+# out/ for the default flags; other OPTIMIZE values get a folder of their
+# own, so that trying -O3 never throws the usual builds away.
+OUT := out$(if $(filter-out $(DEFAULT_OPTIMIZE),$(OPTIMIZE)),/$(shell printf '%s' '$(OPTIMIZE)' | tr -c 'A-Za-z0-9=' _))
+
+# -O2 with frame pointers and -g: fast code whose profiles still show
+# readable call stacks. DWARF 4, because valgrind 3.19 cannot read the
+# DWARF 5 that clang 14 writes by default.
+WARNINGS := -Wall -Wextra -Werror
+CFLAGS_COMMON := -std=c11 -D_POSIX_C_SOURCE=200809L $(WARNINGS) -g -gdwarf-4 \
+                 -fno-omit-frame-pointer -pthread -Icommon -Itests -Ibench
+TSAN_FLAGS := -O1 -fsanitize=thread
+LIBS := -lcivetweb -lpcre2-8 -pthread
+CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lrt -lm)
+
+# Binaries depend on this file, which changes whenever the compiler or the
+# flags do, so `CC=clang make test` after a gcc build rebuilds everything.
+COMPILER_STAMP := $(OUT)/compiler.txt
+COMPILER_ID := $(CC) $(CFLAGS_COMMON) $(OPTIMIZE) $(TSAN_FLAGS) $(LIBS)
+$(shell mkdir -p $(OUT) && { echo '$(COMPILER_ID)' | cmp -s - $(COMPILER_STAMP) \
+          || echo '$(COMPILER_ID)' > $(COMPILER_STAMP); })
+
+HEADERS := $(wildcard common/*.h tests/*.h bench/*.h) $(COMPILER_STAMP)
+SERVER_SOURCES := common/server.c common/civet_writer.c common/router.c \
+                  common/query.c common/response.c
+HANDLER_SOURCES := common/router.c common/query.c common/response.c tests/recorder.c
+TEST_SOURCES := $(wildcard tests/check_*.c) tests/http_client.c tests/server_process.c \
+                tests/visitors.c tests/robust.c
+RACE_SOURCES := tests/race.c tests/visitors.c tests/http_client.c tests/server_process.c
+
+# What the suite is told about the unit it checks (tests/check_hi.c).
+suite_flags = -DSTAGE=$(call unit_stage,$(1)) -DSUITE_NAME='"$(call unit_name,$(1))"' \
+              -DSTAGE_RACE_FREE=$(if $(filter race-free,$(call unit_expects,$(1))),1,0)
+
+# ============================ Debian packages =================================
+
+# deps-GROUP installs what a group of targets needs (mk/deps.sh lists them).
+DEPS_GROUPS := build test bench profile perf fuzz slides
+.PHONY: deps $(addprefix deps-,$(DEPS_GROUPS))
+$(addprefix deps-,$(DEPS_GROUPS)):
+	@OUT=$(OUT) mk/deps.sh $(@:deps-%=%)
+deps:
+	@OUT=$(OUT) mk/deps.sh $(DEPS_GROUPS)
+
+# ============================ A unit's binaries ===============================
+
+.SECONDEXPANSION:
+
+# The HTTP server (make stageN run).
+$(OUT)/%/server: $$(call unit_source,$$*) $(SERVER_SOURCES) $(HEADERS) | deps-build
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_COMMON) $(OPTIMIZE) -o $@ $(filter %.c,$^) $(LIBS)
+
+# The server under ThreadSanitizer, for the suite's live race test.
+$(OUT)/%/server-tsan: $$(call unit_source,$$*) $(SERVER_SOURCES) $(HEADERS) | deps-build
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_COMMON) $(TSAN_FLAGS) -o $@ $(filter %.c,$^) $(LIBS)
+
+# tests/race.c under ThreadSanitizer (make stageN race), and without it,
+# where it shows what the race does to the visitor numbers.
+$(OUT)/%/race: $$(call unit_source,$$*) $(RACE_SOURCES) $(HANDLER_SOURCES) $(HEADERS) | deps-build
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_COMMON) $(TSAN_FLAGS) -o $@ $(filter %.c,$^) $(LIBS)
+$(OUT)/%/race-plain: $$(call unit_source,$$*) $(RACE_SOURCES) $(HANDLER_SOURCES) $(HEADERS) | deps-build
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_COMMON) $(OPTIMIZE) -o $@ $(filter %.c,$^) $(LIBS)
+
+# The shared Check suite, told which stage's expectations apply.
+$(OUT)/%/tests: $$(call unit_source,$$*) $(TEST_SOURCES) $(HANDLER_SOURCES) $(HEADERS) | deps-build deps-test
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_COMMON) $(OPTIMIZE) $(call suite_flags,$*) -o $@ $(filter %.c,$^) $(LIBS) $(CHECK_LIBS)
+
+# ============================ Build, run, test, race ==========================
+
+.PHONY: build run test race diff clean
+build: $(foreach unit,$(or $(SELECTED),$(STAGE_UNITS)),$(OUT)/$(unit)/server)
+
+run: $(call per_unit,run)
+%-run: $(OUT)/%/server
+	@PORT=$(PORT) $(OUT)/$*/server
+
+# UNIT-suite runs the shared suite; UNIT-test adds the unit's lesson,
+# measured (mk/measure.mk). CK_RUN_CASE=race runs one test case of it.
+%-suite: $(OUT)/%/tests $(OUT)/%/server $(OUT)/%/server-tsan $(OUT)/%/race $(OUT)/%/race-plain
+	@echo "=== $(call unit_name,$*): $(if $(filter work,$*),$(WORK)/hi.c,$(call unit_source,$*)) ==="
+	@mkdir -p $(OUT)/$*/tmp
+	@HI_SERVER=$(OUT)/$*/server HI_SERVER_TSAN=$(OUT)/$*/server-tsan \
+	  HI_RACE=$(OUT)/$*/race HI_RACE_PLAIN=$(OUT)/$*/race-plain \
+	  TMPDIR=$(OUT)/$*/tmp $(OUT)/$*/tests | tee $(OUT)/$*/checks.txt
+
+%-test: %-suite %-lesson ;
+
+# The full `make test` adds the smoke runs of the other areas (TEST_EXTRAS,
+# collected from mk/*.mk); `make stageN test` stays about stage N.
+TESTED_UNITS = $(or $(SELECTED),$(STAGE_UNITS))
+TESTED_EXTRAS = $(if $(SELECTED),,$(TEST_EXTRAS))
+# ($$ defers the list until every mk/ file has added its smoke runs.)
+test: $(addsuffix -test,$(TESTED_UNITS)) $$(TESTED_EXTRAS)
+	@skipped=$$(cat $(OUT)/skipped/*.txt 2>/dev/null | wc -l); \
+	checks=$$(cat $(foreach unit,$(TESTED_UNITS),$(OUT)/$(unit)/checks.txt) | awk \
+	  '/Checks:/ { gsub(/[^0-9 ]/, " "); checks += $$2; failed += $$3 + $$4 } END { print checks, failed }'); \
+	set -- $$checks; runs=$(words $(TESTED_UNITS) $(TESTED_EXTRAS)); \
+	printf 'make test: %d checks in %d suite%s, %d lesson%s measured, %d smoke run%s\n' \
+	  $$1 $(words $(TESTED_UNITS)) $(if $(filter 1,$(words $(TESTED_UNITS))),'',s) \
+	  $(words $(TESTED_UNITS)) $(if $(filter 1,$(words $(TESTED_UNITS))),'',s) \
+	  $(words $(TESTED_EXTRAS)) $(if $(filter 1,$(words $(TESTED_EXTRAS))),'',s); \
+	[ $$skipped = 0 ] || sed 's/^/  skipped: /' $(OUT)/skipped/*.txt; \
+	printf 'test: %d passed, %d failed%s\n' \
+	  $$(( $$1 - $$2 + $(words $(TESTED_UNITS) $(TESTED_EXTRAS)) - $$skipped )) $$2 \
+	  "$$( [ $$skipped = 0 ] || echo ", $$skipped skipped")"; \
+	[ $$2 = 0 ]
+
+# make stageN race: ThreadSanitizer's verdict, like go test -race; where it
+# finds a race, the harm that race does in a build without it (tests/race.c).
+race: $(call per_unit,race)
+%-race: $(OUT)/%/race $(OUT)/%/race-plain
+	@echo "=== $(call unit_name,$*) under ThreadSanitizer: 4 threads call the handler at once ==="
+	@status=0; $(OUT)/$*/race || status=$$?; \
+	case $$status in \
+	0) echo "PASS: no data race in $(call unit_name,$*)";; \
+	66) echo "FAIL: $(call unit_name,$*): ThreadSanitizer reported a data race (exit status 66)"; \
+	    echo "--- the harm it does: the same test built without ThreadSanitizer, repeated for up to 20 s"; \
+	    $(OUT)/$*/race-plain --until-wrong 20 || true; exit 1;; \
+	1) echo "FAIL: $(call unit_name,$*): visitor numbers were wrong (exit status 1)"; exit 1;; \
+	*) echo "FAIL: $(call unit_name,$*): the race test could not run (exit status $$status)"; exit 1;; \
+	esac
+
+# diff N=3 (or make stage3 diff): the lesson of stage N, as a diff. The
+# workspace's (make work diff) is in mk/work.mk.
+DIFF_STAGE := $(or $(N),$(patsubst stage%,%,$(firstword $(SELECTED))))
+diff: $(if $(filter work,$(SELECTED)),work-diff,stage-diff)
+.PHONY: stage-diff
+stage-diff:
+	@$(if $(call stage_before,$(DIFF_STAGE)),:,echo "usage: make diff N=2..$(LAST_STAGE) (or make stage3 diff): what stage N changed" >&2; exit 2)
+	@diff -u $(call stage_dir,$(call stage_before,$(DIFF_STAGE)))/hi.c $(call stage_dir,$(DIFF_STAGE))/hi.c || true
+
+clean:
+	rm -rf out

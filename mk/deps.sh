@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# deps.sh GROUP... - install the Debian packages a group of targets needs.
+#
+# Every target asks for its group (the Makefile's deps-GROUP), so `make run`
+# installs only a compiler, civetweb and pcre2, and the rest arrive when a
+# target first needs them. As root this runs apt-get, otherwise sudo;
+# without either it prints the exact apt-get line and fails. Once all are
+# installed it only asks dpkg, so it costs a few milliseconds and needs no
+# network: the workbook then runs offline.
+set -euo pipefail
+
+# What each group needs. "optional:" packages are installed where this
+# system's package lists have them and skipped, once and with a note,
+# where they do not (Ubuntu ships Chromium only as a snap; older Ubuntu
+# releases keep clang's sanitizer runtimes in libclang-common-N-dev); what
+# needs them then says SKIPPED. "command:" packages are installed only
+# when the command is missing: Node.js and npm may come from elsewhere
+# (NodeSource), and Debian's npm would then conflict.
+packages_of() {
+    case $1 in
+    build)   echo gcc make pkg-config libc6-dev libcivetweb-dev libpcre2-dev ;;
+    test)    echo check clang valgrind optional:libclang-rt-dev ;;
+    bench)   echo libbenchmark-tools python3-scipy wrk gnuplot-nox valgrind ;;
+    profile) echo google-perftools libgoogle-perftools-dev graphviz gcovr file ;;
+    perf)    echo linux-perf strace valgrind ;;
+    fuzz)    echo clang optional:libclang-rt-dev ;;
+    slides)  echo pandoc optional:chromium command:node:nodejs command:npm:npm ;;
+    *) echo "deps: unknown group $1 (build, test, bench, profile, perf, fuzz, slides)" >&2; return 1 ;;
+    esac
+}
+
+out=${OUT:-out}
+skipped_file=$out/deps-skipped.txt
+
+# The packages dpkg knows to be installed, asked once: this script runs
+# before many targets, and must cost next to nothing.
+declare -A is_installed=()
+while read -r status package; do
+    [ "$status" = installed ] && is_installed[$package]=1
+done < <(dpkg-query -W -f='${db:Status-Status} ${Package}\n' 2>/dev/null || true)
+installed() {
+    [ -n "${is_installed[$1]:-}" ]
+}
+
+entries=""
+for group in "$@"; do
+    entries="$entries $(packages_of "$group")" || exit 1
+done
+missing="" optional=""
+for entry in $entries; do
+    case $entry in
+    optional:*)
+        package=${entry#optional:}
+        installed "$package" || grep -qx "$package" "$skipped_file" 2>/dev/null \
+            || optional="$optional $package" ;;
+    command:*)
+        pair=${entry#command:}
+        command -v "${pair%%:*}" >/dev/null || missing="$missing ${pair#*:}" ;;
+    *)
+        installed "$entry" || missing="$missing $entry" ;;
+    esac
+done
+# A package two groups share is asked for once.
+missing=$(printf '%s\n' $missing | sort -u | tr '\n' ' ')
+optional=$(printf '%s\n' $optional | sort -u | tr '\n' ' ')
+[ -z "${missing// }${optional// }" ] && exit 0
+
+mkdir -p "$out"
+skip_optional() {
+    printf '%s\n' $optional >>"$skipped_file"
+    echo "deps: not installed: $optional($1); what needs them will say SKIPPED"
+}
+if ! command -v apt-get >/dev/null; then
+    [ -z "${missing// }" ] && { skip_optional "no apt-get here"; exit 0; }
+    echo "deps: this needs Debian or Ubuntu (apt-get). Missing packages: $missing$optional" >&2
+    exit 1
+fi
+if [ "$(id -u)" = 0 ]; then
+    sudo=""
+elif command -v sudo >/dev/null; then
+    sudo="sudo"
+elif [ -z "${missing// }" ]; then
+    skip_optional "as root: apt-get install -y $optional"
+    exit 0
+else
+    echo "deps: missing packages. As root, run: apt-get install -y $missing$optional" >&2
+    exit 1
+fi
+
+log=$out/apt.log
+echo "deps: updating the package lists (log: $log)"
+$sudo apt-get update >"$log" 2>&1 || {
+    tail -n 5 "$log" >&2
+    echo "deps: apt-get update failed. Run: sudo apt-get update" >&2
+    exit 1
+}
+for package in $optional; do
+    candidate=$(apt-cache policy "$package" 2>/dev/null | sed -n 's/^ *Candidate: //p')
+    if [ -n "$candidate" ] && [ "$candidate" != "(none)" ]; then
+        missing="$missing $package"
+    else
+        echo "$package" >>"$skipped_file"
+        echo "deps: $package is not in this system's package lists: skipped"
+    fi
+done
+[ -z "${missing// }" ] && exit 0
+echo "deps: installing $missing"
+$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $missing \
+    >>"$log" 2>&1 || {
+    tail -n 5 "$log" >&2
+    echo "deps: apt-get failed. Run: sudo apt-get install -y $missing" >&2
+    exit 1
+}

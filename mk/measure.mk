@@ -1,0 +1,139 @@
+# mk/measure.mk - benchmarks, instruction counts, and comparing stages.
+#
+#   UNIT-bench       Go-style benchmark lines (bench/bench_hi.c)
+#   UNIT-instr       instructions per request, counted by callgrind
+#   UNIT-lesson      the stage's lesson, measured: 0 allocs/op where it
+#                    expects that, and its instructions against the stage
+#                    before (stages/stages.txt); part of UNIT-test
+#   UNIT-load        the live server under wrk
+#   benchcmp, instrcmp, compare, optcmp, pgo: stages side by side
+
+UNIT_FILES += bench bench-plain instr/instr.json
+
+BENCH_SOURCES := bench/bench_hi.c bench/bench.c $(HANDLER_SOURCES)
+bench_name = -DSTAGE_NAME='"$(call unit_name,$(1))"'
+
+# ============================ Benchmark binaries ==============================
+
+# The benchmarks, counting allocations (bench/alloc_count.c).
+$(OUT)/%/bench: $$(call unit_source,$$*) $(BENCH_SOURCES) bench/alloc_count.c $(HEADERS) | deps-build
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_COMMON) $(OPTIMIZE) $(call bench_name,$*) -o $@ $(filter %.c,$^) $(LIBS)
+
+# The same on glibc's malloc, uncounted: what callgrind runs, since the
+# counting would add instructions of its own to every allocation.
+$(OUT)/%/bench-plain: $$(call unit_source,$$*) $(BENCH_SOURCES) bench/alloc_count_none.c $(HEADERS) | deps-build
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_COMMON) $(OPTIMIZE) $(call bench_name,$*) -o $@ $(filter %.c,$^) $(LIBS)
+
+# An instruction count is exact for a given binary: it is taken once per
+# build and kept (instr.txt is what UNIT-instr prints).
+$(OUT)/%/instr/instr.json: $(OUT)/%/bench-plain bench/instr.py | deps-bench
+	@mkdir -p $(@D)
+	@bench/instr.py run $< $(@D) >$(@D)/instr.txt || { cat $(@D)/instr.txt; exit 1; }
+
+# ============================ Per unit ========================================
+
+.PHONY: bench instr load bench-smoke
+bench: $(call per_unit,bench)
+%-bench: $(OUT)/%/bench
+	@$(OUT)/$*/bench
+
+instr: $(call per_unit,instr)
+%-instr: $(OUT)/%/instr/instr.json
+	@cat $(OUT)/$*/instr/instr.txt
+
+load: $(call per_unit,load)
+%-load: $(OUT)/%/server | deps-bench
+	@bench/load.sh $(OUT)/$*/server
+
+# The lesson, measured. Deterministic, so it runs in every make test:
+# BenchmarkHi must allocate nothing where the stage expects zero-alloc,
+# and the instruction count must keep the stage's claim against the
+# stage before (bench/instr.py says which claim broke, and why).
+before_instr = $(if $(call unit_before,$(1)),$(OUT)/stage$(call unit_before,$(1))/instr/instr.json)
+%-lesson: $(OUT)/%/bench $(OUT)/%/instr/instr.json $$(call before_instr,$$*)
+	@echo "--- $(call unit_name,$*): the lesson of stage $(call unit_stage,$*), measured"
+	$(if $(filter zero-alloc,$(call unit_expects,$*)),@BENCH='^BenchmarkHi$$' COUNT=1 BENCHTIME=20000x \
+	  BENCH_ALLOCS_MAX=0 $(OUT)/$*/bench | grep -E '^(Benchmark|--- FAIL)')
+	@bench/instr.py lesson $(STAGES_FILE) $(call unit_stage,$*) "$(call unit_name,$*)" \
+	  $(OUT)/$*/instr $(if $(call unit_before,$*),$(OUT)/stage$(call unit_before,$*)/instr)
+
+# Every benchmark briefly, so the harness cannot rot, and compare.py must
+# read the JSON it writes. Part of the full make test.
+bench-smoke: $(addsuffix -bench-smoke,$(or $(SELECTED),$(STAGE_UNITS)))
+%-bench-smoke: $(OUT)/%/bench | deps-bench
+	@echo "--- $(call unit_name,$*): every benchmark for 200 iterations"
+	@BENCH= COUNT=1 BENCHTIME=200x BENCH_JSON=$(OUT)/$*/smoke.json $(OUT)/$*/bench >$(OUT)/$*/smoke.txt \
+	  || { cat $(OUT)/$*/smoke.txt; exit 1; }
+	@[ "$$(grep -c '^Benchmark' $(OUT)/$*/smoke.txt)" = 6 ] \
+	  || { cat $(OUT)/$*/smoke.txt; echo "FAIL: expected 6 benchmark lines"; exit 1; }
+	@/usr/bin/python3 /usr/share/benchmark/compare.py --no-color benchmarks \
+	  $(OUT)/$*/smoke.json $(OUT)/$*/smoke.json >/dev/null \
+	  || { echo "FAIL: compare.py cannot read $(OUT)/$*/smoke.json"; exit 1; }
+
+TEST_EXTRAS += $(addsuffix -bench-smoke,$(STAGE_UNITS))
+
+# ============================ Stages side by side =============================
+
+.PHONY: benchcmp instrcmp compare
+# OLD and NEW must name stages.
+ifneq ($(filter benchcmp instrcmp,$(MAKECMDGOALS)),)
+  ifneq ($(words $(filter $(ALL_STAGES),$(OLD))) $(words $(filter $(ALL_STAGES),$(NEW))),1 1)
+    $(error usage: make $(firstword $(filter benchcmp instrcmp,$(MAKECMDGOALS))) OLD=1 NEW=2 (the stages: $(ALL_STAGES)))
+  endif
+endif
+
+# benchcmp: both stages COUNT=10 times, in a random order every round.
+benchcmp: $(OUT)/stage$(OLD)/bench $(OUT)/stage$(NEW)/bench | deps-bench
+	@bench/benchtool.py benchcmp $(OUT)/benchcmp/stage$(OLD)-vs-stage$(NEW) \
+	  "stage $(OLD)=$(OUT)/stage$(OLD)/bench" "stage $(NEW)=$(OUT)/stage$(NEW)/bench"
+
+instrcmp: $(OUT)/stage$(OLD)/instr/instr.json $(OUT)/stage$(NEW)/instr/instr.json
+	@bench/instr.py cmp $(OUT)/stage$(OLD)/instr $(OUT)/stage$(NEW)/instr
+
+# compare: every stage into out/compare/ (table, JSON and chart).
+compare: $(foreach unit,$(STAGE_UNITS),$(OUT)/$(unit)/bench $(OUT)/$(unit)/server \
+                                        $(OUT)/$(unit)/instr/instr.json) | deps-bench
+	@bench/benchtool.py compare $(OUT)/compare $(addprefix $(OUT)/,$(STAGE_UNITS))
+
+# ============================ The compiler as a tool ==========================
+
+# UNIT-optcmp: the unit built with OPTIMIZE (say "-O3 -flto") against the
+# default -O2, in time (benchstat's table) and in instructions.
+.PHONY: optcmp pgo
+optcmp: $(call per_unit,optcmp)
+%-optcmp: $(OUT)/%/bench $(OUT)/%/instr/instr.json | deps-bench
+	@$(if $(filter-out $(DEFAULT_OPTIMIZE),$(OPTIMIZE)),:,echo "usage: make stageN optcmp OPTIMIZE=\"-O3 -flto\" (against the default $(DEFAULT_OPTIMIZE))" >&2; exit 2)
+	@$(MAKE) --no-print-directory OPTIMIZE=$(DEFAULT_OPTIMIZE) out/$*/bench out/$*/instr/instr.json
+	@echo "=== $(call unit_name,$*): $(DEFAULT_OPTIMIZE) (old) against $(OPTIMIZE) (new)"
+	@bench/instr.py cmp out/$*/instr $(OUT)/$*/instr | tail -n 1
+	@bench/benchtool.py benchcmp $(OUT)/$*/optcmp "$(DEFAULT_OPTIMIZE)=out/$*/bench" "$(OPTIMIZE)=$(OUT)/$*/bench"
+
+# UNIT-pgo: gcc's profile-guided optimization. The benchmarks run once on
+# an instrumented build (-fprofile-generate); then every file is compiled
+# again with what they recorded (-fprofile-use), to the same object paths,
+# which is how gcc finds each file's profile; then the same comparison.
+PGO_SOURCES = $(call unit_source,$(1)) $(BENCH_SOURCES)
+pgo: $(call per_unit,pgo)
+%-pgo: $(OUT)/%/bench $(OUT)/%/instr/instr.json | deps-bench
+	@$(CC) --version | grep -q 'gcc\|GCC' || { echo "pgo: this target drives gcc's -fprofile-generate and -fprofile-use; CC=$(CC) is not gcc" >&2; exit 2; }
+	@pgo=$(OUT)/$*/pgo; rm -rf $$pgo && mkdir -p $$pgo/obj $$pgo/data $$pgo/instr; \
+	compile() { for source in "$$@"; do \
+	    $(CC) $(CFLAGS_COMMON) $(OPTIMIZE) $(call bench_name,$*) $$flags -fprofile-dir=$(CURDIR)/$$pgo/data \
+	      -c $$source -o $$pgo/obj/$$(basename $$source .c).o || exit 1; done; }; \
+	objects="$(foreach source,$(call PGO_SOURCES,$*),$$pgo/obj/$(notdir $(source:.c=.o)))"; \
+	echo "pgo: compiling with -fprofile-generate"; \
+	flags=-fprofile-generate; compile $(call PGO_SOURCES,$*) bench/alloc_count_none.c; \
+	$(CC) -fprofile-generate -o $$pgo/bench-train $$objects $$pgo/obj/alloc_count_none.o $(LIBS) || exit 1; \
+	echo "pgo: training: every benchmark, once"; \
+	BENCH=. BENCHTIME=0.2s COUNT=1 $$pgo/bench-train >$$pgo/training.txt || { cat $$pgo/training.txt; exit 1; }; \
+	echo "pgo: compiling again with -fprofile-use"; \
+	flags="-fprofile-use -fprofile-partial-training -Wno-missing-profile"; \
+	compile $(call PGO_SOURCES,$*) bench/alloc_count_none.c bench/alloc_count.c; \
+	$(CC) -o $$pgo/bench $$objects $$pgo/obj/alloc_count.o $(LIBS) && \
+	$(CC) -o $$pgo/bench-plain $$objects $$pgo/obj/alloc_count_none.o $(LIBS) || exit 1; \
+	bench/instr.py run $$pgo/bench-plain $$pgo/instr >$$pgo/instr/instr.txt || { cat $$pgo/instr/instr.txt; exit 1; }; \
+	echo "=== $(call unit_name,$*): $(OPTIMIZE) (old) against $(OPTIMIZE) with PGO (new)"; \
+	bench/instr.py cmp $(OUT)/$*/instr $$pgo/instr | tail -n 1; \
+	bench/benchtool.py benchcmp $$pgo/benchcmp "$(OPTIMIZE)=$(OUT)/$*/bench" "$(OPTIMIZE) with PGO=$$pgo/bench"

@@ -1,0 +1,123 @@
+# mk/profile.mk - the Go talk's profiles, done the C way, and coverage.
+#
+#   UNIT-profile          gperftools' CPU profiler over BenchmarkHi
+#   UNIT-memprofile       tcmalloc's heap profiler: what BenchmarkHi allocates
+#   UNIT-blockprofile     mutex contention (profiles/contention.c, LD_PRELOAD)
+#   UNIT-blockprofile-check  the same, against the kernel's futex count
+#   UNIT-profile-server   the CPU profiler in the live server, under wrk
+#   UNIT-cover            coverage of the shared suite (gcov, gcovr)
+#
+# Reports and pictures go to out/UNIT/profiles/ (profiles/profile.sh).
+
+UNIT_FILES += bench-cpu bench-heap server-cpu
+
+PROFILER_LIBS := -Wl,--no-as-needed -lprofiler -Wl,--as-needed
+CONTENTION_LIB := $(OUT)/profiles/libcontention.so
+profile_dir = $(OUT)/$(1)/profiles
+
+# The contention profiler, a library loaded with LD_PRELOAD. Frame
+# pointers, because it walks them to find its caller's stack.
+$(CONTENTION_LIB): profiles/contention.c $(COMPILER_STAMP) | deps-profile
+	@mkdir -p $(@D)
+	$(CC) -std=c11 $(WARNINGS) -O2 -g -fno-omit-frame-pointer -fPIC -shared -o $@ $< -ldl
+
+# The benchmarks with gperftools' CPU profiler linked in (gcc drops it
+# silently without --no-as-needed); allocations are not counted here.
+$(OUT)/%/bench-cpu: $$(call unit_source,$$*) $(BENCH_SOURCES) bench/alloc_count_none.c $(HEADERS) | deps-profile
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_COMMON) $(OPTIMIZE) $(call bench_name,$*) -o $@ $(filter %.c,$^) $(LIBS) $(PROFILER_LIBS)
+
+# The benchmarks on tcmalloc, whose heap profiler records every allocation.
+$(OUT)/%/bench-heap: $$(call unit_source,$$*) $(BENCH_SOURCES) bench/alloc_count_none.c $(HEADERS) | deps-profile
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_COMMON) $(OPTIMIZE) $(call bench_name,$*) -o $@ $(filter %.c,$^) $(LIBS) \
+	  -Wl,--no-as-needed -ltcmalloc -Wl,--as-needed
+
+# The server with the CPU profiler.
+$(OUT)/%/server-cpu: $$(call unit_source,$$*) $(SERVER_SOURCES) $(HEADERS) | deps-profile
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_COMMON) $(OPTIMIZE) -o $@ $(filter %.c,$^) $(LIBS) $(PROFILER_LIBS)
+
+.PHONY: profile memprofile blockprofile blockprofile-check profile-server cover
+profile: $(call per_unit,profile)
+%-profile: $(OUT)/%/bench-cpu
+	@profiles/profile.sh cpu $< $(call profile_dir,$*)
+
+memprofile: $(call per_unit,memprofile)
+%-memprofile: $(OUT)/%/bench-heap
+	@profiles/profile.sh mem $< $(call profile_dir,$*)
+
+blockprofile: $(call per_unit,blockprofile)
+%-blockprofile: $(OUT)/%/bench-cpu $(CONTENTION_LIB)
+	@CONTENTION_LIB=$(CONTENTION_LIB) profiles/profile.sh block $< $(call profile_dir,$*)
+
+blockprofile-check: $(addsuffix -blockprofile-check,$(or $(SELECTED),stage4))
+%-blockprofile-check: $(OUT)/%/bench-cpu $(CONTENTION_LIB) | deps-perf
+	@profiles/block_check.sh $< $(CONTENTION_LIB) $(OUT)/$*/block-check
+
+profile-server: $(call per_unit,profile-server)
+%-profile-server: $(OUT)/%/server-cpu | deps-bench
+	@profiles/profile.sh server $< $(call profile_dir,$*)
+
+# ============================ Coverage ========================================
+
+# The suite against the unit with gcov instrumentation in both the test
+# binary and the server it starts; gcovr merges the two. Built with
+# absolute paths in a folder of its own, where the .gcda files land.
+cover: $(call per_unit,cover)
+%-cover: $(OUT)/%/server-tsan $(OUT)/%/race $(OUT)/%/race-plain | deps-profile
+	@rm -rf $(OUT)/cover/$* && mkdir -p $(OUT)/cover/$*/tmp $(call profile_dir,$*)/cover
+	cd $(OUT)/cover/$* && $(CC) $(CFLAGS_COMMON:-I%=-I$(CURDIR)/%) -O0 --coverage $(call suite_flags,$*) \
+	  -o tests $(addprefix $(CURDIR)/,$(call unit_source,$*) $(TEST_SOURCES) $(HANDLER_SOURCES)) $(LIBS) $(CHECK_LIBS)
+	cd $(OUT)/cover/$* && $(CC) $(CFLAGS_COMMON:-I%=-I$(CURDIR)/%) -O0 --coverage -o server \
+	  $(addprefix $(CURDIR)/,$(call unit_source,$*) $(SERVER_SOURCES)) $(LIBS)
+	@HI_SERVER=$(OUT)/cover/$*/server HI_SERVER_TSAN=$(OUT)/$*/server-tsan HI_RACE=$(OUT)/$*/race \
+	  HI_RACE_PLAIN=$(OUT)/$*/race-plain TMPDIR=$(OUT)/cover/$*/tmp $(OUT)/cover/$*/tests \
+	  | tail -n 1 | tee $(OUT)/cover/$*/checks.txt
+	@gcovr --root . --object-directory $(OUT)/cover/$* \
+	  --filter 'common/' --filter '$(dir $(call unit_source,$*))' \
+	  --html-details $(call profile_dir,$*)/cover/index.html --print-summary \
+	  | awk '/^lines:/ { sub("%", "", $$2); printf "coverage: %s%% of lines ($* : common/ and $(dir $(call unit_source,$*)))\n", $$2 } \
+	         /^branches:/ { print "  " $$0 }' | tee $(call profile_dir,$*)/cover/summary.txt
+	@echo "wrote: $(call profile_dir,$*)/cover/index.html"
+
+# ============================ Smoke run inside `make test` ====================
+# Each profile kind once, briefly, into out/profile-smoke/; each check
+# looks for the function the lesson is about, so a broken pipeline fails.
+SMOKE_OUT := $(OUT)/profile-smoke
+
+# expect_in FILE PATTERN WHAT: fail unless FILE exists and contains PATTERN.
+expect_in = grep -q '$(2)' $(1) || { echo "FAIL: $(3): '$(2)' not in $(1)"; exit 1; }
+
+.PHONY: profile-smoke
+profile-smoke: $(OUT)/stage1/bench-cpu $(OUT)/stage1/bench-heap $(OUT)/stage4/bench-cpu \
+               $(OUT)/stage$(LAST_STAGE)/bench-heap $(OUT)/stage$(LAST_STAGE)/server-cpu \
+               $(CONTENTION_LIB) | deps-bench
+	@echo "--- profile smoke run: cpu and mem (stage 1), block (stage 4), mem and server (stage $(LAST_STAGE))"
+	@rm -rf $(SMOKE_OUT)
+	@BENCHTIME=0.5s profiles/profile.sh cpu $(OUT)/stage1/bench-cpu $(SMOKE_OUT)/cpu >$(SMOKE_OUT).log 2>&1 \
+	  || { cat $(SMOKE_OUT).log; exit 1; }
+	@$(call expect_in,$(SMOKE_OUT)/cpu/cpu-top-cum.txt,pcre2_compile,stage 1 CPU profile)
+	@BENCHTIME=5000x profiles/profile.sh mem $(OUT)/stage1/bench-heap $(SMOKE_OUT)/mem >>$(SMOKE_OUT).log 2>&1 \
+	  || { cat $(SMOKE_OUT).log; exit 1; }
+	@$(call expect_in,$(SMOKE_OUT)/mem/mem-top.txt,pcre2_match,stage 1 allocation profile)
+	@$(call expect_in,$(SMOKE_OUT)/mem/mem-top.txt,^hi_handle allocated .*: [1-9][0-9]\{4\}\.[0-9] B per call,stage 1 allocation profile)
+	@BENCHTIME=5000x profiles/profile.sh mem $(OUT)/stage$(LAST_STAGE)/bench-heap $(SMOKE_OUT)/mem-none >>$(SMOKE_OUT).log 2>&1 \
+	  || { cat $(SMOKE_OUT).log; exit 1; }
+	@$(call expect_in,$(SMOKE_OUT)/mem-none/mem-top.txt,^nothing allocated per request,stage $(LAST_STAGE) allocation profile)
+	@BENCHTIME=0.3s CONTENTION_LIB=$(CONTENTION_LIB) profiles/profile.sh block $(OUT)/stage4/bench-cpu \
+	  $(SMOKE_OUT)/block >>$(SMOKE_OUT).log 2>&1 || { cat $(SMOKE_OUT).log; exit 1; }
+	@$(call expect_in,$(SMOKE_OUT)/block/block-top.txt,color_is_valid,stage 4 contention profile)
+	@DURATION=2s profiles/profile.sh server $(OUT)/stage$(LAST_STAGE)/server-cpu $(SMOKE_OUT)/server >>$(SMOKE_OUT).log 2>&1 \
+	  || { cat $(SMOKE_OUT).log; exit 1; }
+	@$(call expect_in,$(SMOKE_OUT)/server/server-top-cum.txt,handle_request,stage $(LAST_STAGE) server profile)
+	@for png in cpu/cpu mem/mem block/block server/server cpu/cpu-slide block/block-slide; do \
+	  file $(SMOKE_OUT)/$$png.png | grep -q 'PNG image' || { echo "FAIL: no PNG at $(SMOKE_OUT)/$$png.png"; exit 1; }; \
+	done
+	@! BENCHTIME=1x CPUPROFILE_FREQUENCY=1 profiles/profile.sh cpu $(OUT)/stage1/bench-cpu $(SMOKE_OUT)/empty >$(SMOKE_OUT)/empty.log 2>&1 \
+	  || { cat $(SMOKE_OUT)/empty.log; echo "FAIL: a CPU profile without samples did not fail"; exit 1; }
+	@$(call expect_in,$(SMOKE_OUT)/empty.log,has no samples,a CPU profile without samples)
+	@echo "profile smoke run: 5 profiles drawn, each showing what its lesson is about;" \
+	  "a run too short to sample fails with a clear message"
+
+TEST_EXTRAS += profile-smoke

@@ -1,0 +1,76 @@
+# mk/reliability.mk - the stages against each other, and under sanitizers.
+#
+#   fuzz       libFuzzer feeds every stage and an oracle the same random
+#              query strings (tests/fuzz_hi.c); any difference aborts
+#   sanitize   the shared suite under ASan+LSan+UBSan, every stage, with
+#              gcc and with clang
+
+FUZZ_CC := clang
+FUZZ_FLAGS := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+FUZZTIME ?= 60
+FUZZ_OUT := $(OUT)/fuzz
+# X(1) X(2) ...: the stages, for tests/fuzz_hi.c.
+FOR_EACH_STAGE := $(foreach n,$(ALL_STAGES),X($(n)))
+
+# One stage's handler, its hi_* functions renamed stageN_hi_* so that
+# every stage links into one binary.
+$(FUZZ_OUT)/stage%.o: $$(call stage_dir,$$*)/hi.c $(HEADERS) | deps-fuzz
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(CFLAGS_COMMON) -O1 -fsanitize=fuzzer-no-link,address,undefined \
+	  -Dhi_init=stage$*_hi_init -Dhi_handle=stage$*_hi_handle \
+	  -Dhi_shutdown=stage$*_hi_shutdown -c -o $@ $<
+
+$(FUZZ_OUT)/fuzz_hi: tests/fuzz_hi.c $(foreach n,$(ALL_STAGES),$(FUZZ_OUT)/stage$(n).o) \
+                     common/query.c common/response.c tests/recorder.c $(HEADERS) $(STAGES_FILE) | deps-fuzz
+	$(FUZZ_CC) $(CFLAGS_COMMON) -O1 $(FUZZ_FLAGS) '-DFOR_EACH_STAGE(X)=$(FOR_EACH_STAGE)' \
+	  -o $@ $(filter %.c %.o,$^) $(LIBS)
+
+# fuzz_run SECONDS: a bounded run from the committed seeds; new inputs it
+# finds go to out/fuzz/corpus, never into the source tree.
+fuzz_run = mkdir -p $(FUZZ_OUT)/corpus && cp tests/fuzz-corpus/* $(FUZZ_OUT)/corpus/ && \
+	$(FUZZ_OUT)/fuzz_hi -max_total_time=$(1) -max_len=512 -print_final_stats=1 \
+	  -artifact_prefix=$(FUZZ_OUT)/ $(FUZZ_OUT)/corpus
+
+.PHONY: fuzz fuzz-smoke sanitize
+fuzz: $(FUZZ_OUT)/fuzz_hi
+	@echo "fuzzing all $(words $(ALL_STAGES)) stages against each other for $(FUZZTIME) s (FUZZTIME= to change)"
+	@$(call fuzz_run,$(FUZZTIME))
+
+fuzz-smoke: $(FUZZ_OUT)/fuzz_hi
+	@echo "--- differential fuzzing of $(words $(ALL_STAGES)) stages, 10 s"
+	@$(call fuzz_run,10) >$(FUZZ_OUT)/smoke.log 2>&1 || { tail -n 40 $(FUZZ_OUT)/smoke.log; exit 1; }
+	@grep -E '^Done' $(FUZZ_OUT)/smoke.log
+
+TEST_EXTRAS += fuzz-smoke
+
+# ============================ Sanitizer matrix ================================
+# A leak makes a server exit non-zero (LeakSanitizer: status 1) instead of
+# 0, which the suite checks. The race tests keep using the ThreadSanitizer
+# builds of out/stageN/.
+SANITIZE_FLAGS := -O1 -fsanitize=address,undefined -fno-sanitize-recover=all
+SANITIZE_COMPILERS := gcc clang
+# A run is named COMPILER-UNIT: gcc-stage3, clang-work.
+sanitize_cc = $(firstword $(subst -, ,$(1)))
+sanitize_unit = $(word 2,$(subst -, ,$(1)))
+
+# out/sanitize/COMPILER-UNIT/{tests,server}
+$(OUT)/sanitize/%/tests: $$(call unit_source,$$(call sanitize_unit,$$*)) $(TEST_SOURCES) $(HANDLER_SOURCES) \
+                         $(HEADERS) | deps-test
+	@mkdir -p $(@D)
+	$(call sanitize_cc,$*) $(CFLAGS_COMMON) $(SANITIZE_FLAGS) $(call suite_flags,$(call sanitize_unit,$*)) \
+	  -o $@ $(filter %.c,$^) $(LIBS) $(CHECK_LIBS)
+$(OUT)/sanitize/%/server: $$(call unit_source,$$(call sanitize_unit,$$*)) $(SERVER_SOURCES) $(HEADERS) | deps-test
+	@mkdir -p $(@D)
+	$(call sanitize_cc,$*) $(CFLAGS_COMMON) $(SANITIZE_FLAGS) -o $@ $(filter %.c,$^) $(LIBS)
+
+SANITIZE_RUNS := $(foreach cc,$(SANITIZE_COMPILERS),$(addprefix sanitize-$(cc)-,$(or $(SELECTED),$(STAGE_UNITS))))
+sanitize: $(SANITIZE_RUNS)
+sanitize-%: $(OUT)/sanitize/%/tests $(OUT)/sanitize/%/server $(OUT)/$$(call sanitize_unit,$$*)/server-tsan \
+            $(OUT)/$$(call sanitize_unit,$$*)/race $(OUT)/$$(call sanitize_unit,$$*)/race-plain
+	@mkdir -p $(OUT)/sanitize/$*/tmp
+	@printf '%-6s %s: ' $(call sanitize_cc,$*) $(call sanitize_unit,$*)
+	@unit=$(call sanitize_unit,$*); HI_SERVER=$(OUT)/sanitize/$*/server HI_SERVER_TSAN=$(OUT)/$$unit/server-tsan \
+	  HI_RACE=$(OUT)/$$unit/race HI_RACE_PLAIN=$(OUT)/$$unit/race-plain \
+	  TMPDIR=$(OUT)/sanitize/$*/tmp ASAN_OPTIONS=detect_leaks=1 $(OUT)/sanitize/$*/tests \
+	  >$(OUT)/sanitize/$*/log 2>&1 \
+	  && tail -n 1 $(OUT)/sanitize/$*/log || { cat $(OUT)/sanitize/$*/log; exit 1; }

@@ -1,0 +1,47 @@
+# mk/slides.mk - the deck: slides/slides.md, built by pandoc into a
+# reveal.js presentation that works offline (slides/build.py).
+#
+#   slides        from your own measurements, running what is missing
+#   slides-test   from the reference measurements, checked in Chromium
+
+SLIDES_OUT := $(OUT)/slides
+
+# reveal.js from npm, pinned by slides/package-lock.json.
+slides/node_modules/reveal.js/dist/reveal.js: slides/package.json slides/package-lock.json | deps-slides
+	cd slides && npm ci --no-audit --no-fund
+	@touch $@
+
+# What the deck shows, made only when missing (order-only): a stale
+# picture is still a real measurement, and redoing them all takes
+# minutes. `rm -rf out/compare out/stage*/profiles` to start afresh.
+SLIDES_INPUTS := $(OUT)/compare/compare.json \
+  $(foreach n,1 2,$(OUT)/stage$(n)/profiles/cpu-slide.png) $(OUT)/stage1/profiles/mem-slide.png \
+  $(foreach n,4 5,$(OUT)/stage$(n)/profiles/block-slide.png) $(OUT)/stage$(LAST_STAGE)/profiles/server-slide.png \
+  $(OUT)/stage3/profiles/cover/summary.txt
+
+$(OUT)/compare/compare.json:
+	$(MAKE) --no-print-directory compare
+$(OUT)/%/profiles/cpu-slide.png:
+	$(MAKE) --no-print-directory $*-profile
+$(OUT)/%/profiles/mem-slide.png:
+	$(MAKE) --no-print-directory $*-memprofile
+$(OUT)/%/profiles/block-slide.png:
+	$(MAKE) --no-print-directory $*-blockprofile
+$(OUT)/%/profiles/server-slide.png:
+	$(MAKE) --no-print-directory $*-profile-server
+$(OUT)/%/profiles/cover/summary.txt:
+	$(MAKE) --no-print-directory $*-cover
+
+.PHONY: slides slides-test
+slides: slides/node_modules/reveal.js/dist/reveal.js | $(SLIDES_INPUTS)
+	@OUT=$(OUT) slides/build.py $(SLIDES_OUT)
+	@echo "open $(SLIDES_OUT)/index.html in a browser (works offline)"
+
+# The browser test inside make test: the deck from the committed
+# reference pictures, opened in headless Chromium.
+slides-test: slides/node_modules/reveal.js/dist/reveal.js
+	@echo "--- slides: build and open in headless Chromium"
+	@OUT=$(OUT) REFERENCE_ONLY=1 slides/build.py $(OUT)/slides-test >/dev/null
+	@tests/slides_test.sh $(OUT)/slides-test/index.html $(OUT)/slides-test $(OUT)/skipped/slides-test.txt
+
+TEST_EXTRAS += slides-test

@@ -1,0 +1,82 @@
+# mk/stages.mk - the stages, read from stages/stages.txt, and which of
+# them a command line such as `make stage3 test` or `make work bench` is
+# about.
+#
+# A "unit" is what the per-stage targets build and run: stage1, stage2,
+# ... or work (the attendee's workspace). Its binaries go to out/UNIT/,
+# its source is stages/NN-name/hi.c or work/hi.c.
+
+STAGES_FILE := stages/stages.txt
+comma := ,
+empty :=
+space := $(empty) $(empty)
+
+# One word per stage, "number:folder:expects:instructions".
+STAGE_TABLE := $(shell awk '!/^\#/ && NF { print $$1 ":" $$2 ":" $$3 ":" $$4 }' $(STAGES_FILE))
+ALL_STAGES := $(foreach row,$(STAGE_TABLE),$(firstword $(subst :, ,$(row))))
+LAST_STAGE := $(lastword $(ALL_STAGES))
+ifeq ($(ALL_STAGES),)
+  $(error no stages in $(STAGES_FILE))
+endif
+
+# stage_field N,I: the I-th column of stage N's row.
+stage_field = $(word $(2),$(subst :, ,$(filter $(1):%,$(STAGE_TABLE))))
+stage_folder = $(call stage_field,$(1),2)
+stage_expects = $(subst $(comma), ,$(call stage_field,$(1),3))
+stage_lesson = $(shell awk '$$1 == "$(1)" { $$1 = $$2 = $$3 = $$4 = ""; sub(/^ +/, ""); print }' $(STAGES_FILE))
+stage_dir = stages/$(call stage_folder,$(1))
+
+# stage_before N and stage_after N: its neighbours in the list, or nothing.
+BEFORE_TABLE := $(join $(ALL_STAGES),$(addprefix :,- $(ALL_STAGES)))
+AFTER_TABLE := $(join $(ALL_STAGES),$(addprefix :,$(wordlist 2,999,$(ALL_STAGES)) -))
+stage_before = $(filter-out -,$(patsubst $(1):%,%,$(filter $(1):%,$(BEFORE_TABLE))))
+stage_after = $(filter-out -,$(patsubst $(1):%,%,$(filter $(1):%,$(AFTER_TABLE))))
+
+# ============================ Units ===========================================
+
+STAGE_UNITS := $(addprefix stage,$(ALL_STAGES))
+
+# The workspace is checked as the stage after the one it came from.
+WORK_FROM := $(strip $(shell cat $(WORK)/FROM 2>/dev/null))
+# The last stage has no next one: its workspace is checked as itself.
+WORK_CHECKED_AS := $(if $(WORK_FROM),$(or $(call stage_after,$(WORK_FROM)),$(WORK_FROM)))
+
+# unit_source UNIT: the hi.c it builds from.
+unit_source = $(if $(filter work,$(1)),$(WORK)/hi.c,$(call stage_dir,$(1:stage%=%))/hi.c)
+# unit_stage UNIT: the stage whose expectations it is checked against.
+unit_stage = $(if $(filter work,$(1)),$(WORK_CHECKED_AS),$(1:stage%=%))
+# unit_before UNIT: the stage its lesson is measured against: the stage
+# before it, or for the workspace the stage it was copied from.
+unit_before = $(if $(filter work,$(1)),$(WORK_FROM),$(call stage_before,$(1:stage%=%)))
+unit_expects = $(call stage_expects,$(call unit_stage,$(1)))
+unit_name = $(if $(filter work,$(1)),work (from stage $(WORK_FROM), checked as stage $(WORK_CHECKED_AS)),$(1))
+
+# ============================ The command line ================================
+
+# `make stage3 test`: stage3 selects, test acts. Without a stage, test
+# takes every stage and the other per-stage targets take stage 1.
+SELECTED := $(filter $(STAGE_UNITS) work,$(MAKECMDGOALS))
+OTHER_GOALS := $(filter-out $(SELECTED),$(MAKECMDGOALS))
+ONE_UNIT := $(or $(firstword $(SELECTED)),stage1)
+
+# A stage that does not exist is an error that lists the ones that do.
+UNKNOWN_STAGES := $(foreach goal,$(filter stage%,$(MAKECMDGOALS)),$(if $(findstring -,$(goal)),,$(if $(filter $(goal),$(STAGE_UNITS)),,$(goal))))
+ifneq ($(UNKNOWN_STAGES),)
+  $(error there is no $(firstword $(UNKNOWN_STAGES)): the stages are $(STAGE_UNITS) (stages/stages.txt))
+endif
+ifneq ($(filter work,$(SELECTED)),)
+  ifneq ($(OTHER_GOALS),)
+    ifeq ($(WORK_FROM),)
+      $(error there is no workspace yet: make work FROM=N copies stage N into $(WORK)/)
+    endif
+  endif
+endif
+
+# A bare `make stage3` builds that stage's server; with another goal it
+# only selects. (`make work` is in mk/work.mk.)
+.PHONY: $(STAGE_UNITS)
+$(STAGE_UNITS):
+	@$(if $(OTHER_GOALS),:,$(MAKE) --no-print-directory $(OUT)/$@/server)
+
+# per_unit TARGET: the TARGET of each selected unit, or of stage 1.
+per_unit = $(addsuffix -$(1),$(or $(SELECTED),stage1))

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# work.sh new WORK FROM [FORCE] - copy stage FROM into the workspace WORK
+# work.sh status WORK          - say what the workspace holds
+#
+# The workspace is one file to edit, WORK/hi.c, started from a stage's
+# handler; `make work test` then checks it against the next stage's
+# expectations. WORK/FROM remembers the stage, and WORK/.original the
+# copy as it was made, so that a changed hi.c is never overwritten by
+# accident (FORCE=1 allows it).
+set -euo pipefail
+
+stages_file=stages/stages.txt
+stage_folder() { awk -v n="$1" '!/^#/ && $1 == n { print $2 }' "$stages_file"; }
+stage_lesson() { awk -v n="$1" '!/^#/ && $1 == n { $1 = $2 = $3 = $4 = ""; sub(/^ +/, ""); print }' "$stages_file"; }
+next_stage() { awk -v n="$1" '!/^#/ && NF { if (found) { print $1; exit } if ($1 == n) found = 1 }' "$stages_file"; }
+stage_list() { awk '!/^#/ && NF { printf "%s%s", sep, $1; sep = " " }' "$stages_file"; }
+
+# exercise FOLDER: the "## Exercise" section of that stage's guide.
+exercise() {
+    awk '/^## / { printing = ($0 ~ /^## Exercise/) ; next } printing' "stages/$1/README.md" \
+        | sed -e '/./,$!d'
+}
+
+new() {
+    local work=$1 from=$2 force=${3:-} folder next
+    folder=$(stage_folder "$from")
+    if [ -z "$from" ] || [ -z "$folder" ]; then
+        echo "usage: make work FROM=N, where N is a stage: $(stage_list)" >&2
+        exit 2
+    fi
+    if [ -f "$work/hi.c" ] && ! cmp -s "$work/hi.c" "$work/.original" && [ "$force" != 1 ]; then
+        echo "work: $work/hi.c has changes of yours (make work diff shows them)." >&2
+        echo "  Copy it somewhere first, or overwrite it: make work FROM=$from FORCE=1" >&2
+        exit 1
+    fi
+    mkdir -p "$work"
+    cp "stages/$folder/hi.c" "$work/hi.c"
+    cp "stages/$folder/hi.c" "$work/.original"
+    echo "$from" >"$work/FROM"
+    next=$(next_stage "$from")
+    echo "$work/hi.c is now stage $from ($folder). Edit it; it is the only file you change."
+    if [ -n "$next" ]; then
+        echo "make work test checks it as stage $next: $(stage_lesson "$next")."
+    else
+        echo "Stage $from is the last one: make work test checks it as stage $from itself."
+    fi
+    echo
+    echo "The exercise (stages/$folder/README.md):"
+    exercise "$folder" | sed 's/^/  /'
+    echo
+    echo "Then: make work test      does it pass the next stage's checks?"
+    echo "      make work cmp       how fast is it, against stage $from${next:+ and stage $next}?"
+    echo "      make work diff      what you changed;  make work solution: the reference change"
+}
+
+status() {
+    local work=$1 from
+    if [ ! -f "$work/FROM" ]; then
+        echo "There is no workspace yet. make work FROM=N copies stage N's handler into $work/hi.c;"
+        echo "the stages are: $(stage_list)."
+        exit 0
+    fi
+    from=$(cat "$work/FROM")
+    echo "$work/hi.c started as stage $from ($(stage_folder "$from"))$(cmp -s "$work/hi.c" "$work/.original" \
+        && echo ', unchanged so far' || echo ', with changes of yours')."
+    echo "make work test | bench | race | instr | profile | cmp | diff | solution"
+}
+
+case ${1:-} in
+new) new "${2:?work}" "${3:-}" "${4:-}" ;;
+status) status "${2:?work}" ;;
+*) echo "usage: work.sh new WORK FROM [FORCE] | status WORK" >&2; exit 2 ;;
+esac
