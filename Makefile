@@ -45,6 +45,7 @@ include mk/measure.mk
 include mk/profile.mk
 include mk/reliability.mk
 include mk/slides.mk
+include mk/perf.mk
 include mk/work.mk
 
 # The binaries made along the way (a bench-plain for an instruction

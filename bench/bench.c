@@ -45,11 +45,36 @@
 extern void HeapProfilerDump(const char *reason) __attribute__((weak));
 extern int IsHeapProfilerRunning(void) __attribute__((weak));
 
+/* Tells `perf stat --control` (make stageN stat) to count from here, or
+ * to stop: BENCH_PERF_CONTROL names the two FIFOs perf listens and
+ * answers on, "control,acknowledge". Returns once perf has answered. */
+static void tell_perf(const char *command)
+{
+    const char *fifos = getenv("BENCH_PERF_CONTROL");
+    const char *comma = fifos ? strchr(fifos, ',') : NULL;
+    char control[256], ack[8];
+    int to_perf, from_perf;
+
+    if (comma == NULL || (size_t)(comma - fifos) >= sizeof control)
+        return;
+    memcpy(control, fifos, (size_t)(comma - fifos));
+    control[comma - fifos] = '\0';
+    to_perf = open(control, O_WRONLY | O_CLOEXEC);
+    from_perf = open(comma + 1, O_RDONLY | O_CLOEXEC);
+    if (to_perf >= 0 && from_perf >= 0 && write(to_perf, command, strlen(command)) > 0)
+        (void)read(from_perf, ack, sizeof ack);
+    if (to_perf >= 0)
+        close(to_perf);
+    if (from_perf >= 0)
+        close(from_perf);
+}
+
 /* Marks the start or the end of the run that BENCHTIME=Nx reports, for the
- * tools watching from outside. Under callgrind (`make stageN instr`) the
- * counts start from zero here and are written out at the end, so warm-up
- * and set-up are never counted. Under the heap profiler a dump at each end
- * lets `google-pprof --base` show only what the measured run allocated. */
+ * tools watching from outside, so that warm-up and set-up never count:
+ * callgrind (make stageN instr) zeroes its counts at the start and writes
+ * them out at the end; perf stat counts only in between; and the heap
+ * profiler dumps at both ends, so that `google-pprof --base` shows what
+ * the measured run allocated and nothing else. */
 static void mark_measured_run(int starting, const char *name)
 {
 #ifdef HAVE_CALLGRIND
@@ -60,6 +85,7 @@ static void mark_measured_run(int starting, const char *name)
 #else
     (void)name;
 #endif
+    tell_perf(starting ? "enable\n" : "disable\n");
     if (IsHeapProfilerRunning != NULL && IsHeapProfilerRunning() && HeapProfilerDump != NULL)
         HeapProfilerDump(starting ? "measured run starts" : "measured run ends");
 }

@@ -128,7 +128,7 @@ def benchcmp(outdir, specs):
     print("" if interactive else f"{count} rounds done", file=sys.stderr)
     paths = []
     for (label, binary), binary_runs in zip(columns, runs):
-        path = os.path.join(outdir, re.sub(r"\W+", "-", label) + ".json")
+        path = os.path.join(outdir, re.sub(r"\W+", "-", label).strip("-") + ".json")
         with open(path, "w") as file:
             json.dump(google_json(binary_runs), file, indent=1)
         paths.append(path)
@@ -160,24 +160,25 @@ def print_benchstat(labels, runs):
     """Prints the runs side by side as benchstat does: per metric, each
     column's median ± its 95% confidence interval, and for every column
     after the first its delta from the first with the p-value and the
-    number of runs. A delta the runs cannot tell from noise (p > 0.05)
-    prints as "~". Runs whose threads waited for a CPU are counted below."""
+    number of runs; a third column (make work cmp's reference stage) is
+    also compared with the second. A delta the runs cannot tell from noise
+    (p > 0.05) prints as "~". Runs whose threads waited for a CPU are
+    counted below the tables."""
     names = [name for name in runs[0] if all(name in other for other in runs[1:])]
     width = max(len(name) for name in names) + 2
+    pairs = [(0, i) for i in range(1, len(runs))] + ([(1, 2)] if len(runs) == 3 else [])
     for field, title, unit in METRICS:
-        header = f"{title:{width}} {labels[0]:>18}"
-        for label in labels[1:]:
-            header += f" {label:>18}  {'vs ' + labels[0]:>30}"
+        header = f"{title:{width}}" + "".join(f" {label:>18}" for label in labels)
+        header += "".join(f"  {labels[new] + ' vs ' + labels[old]:>32}" for old, new in pairs)
         print(header)
         for name in names:
-            base = [r[field] for r in runs[0][name]]
-            line = f"{name:{width}} {cell(base, field, unit):>18}"
-            for other in runs[1:]:
-                values = [r[field] for r in other[name]]
-                p = benchstats.u_test(base, values)
-                change = benchstats.delta(p, statistics.median(base), statistics.median(values))
-                line += (f" {cell(values, field, unit):>18}  "
-                         f"{change + f' (p={p:.3f} n={len(base)}+{len(values)})':>30}")
+            values = [[r[field] for r in column[name]] for column in runs]
+            line = f"{name:{width}}" + "".join(f" {cell(v, field, unit):>18}" for v in values)
+            for old, new in pairs:
+                p = benchstats.u_test(values[old], values[new])
+                change = benchstats.delta(p, statistics.median(values[old]),
+                                          statistics.median(values[new]))
+                line += f"  {change + f' (p={p:.3f} n={len(values[old])}+{len(values[new])})':>32}"
             print(line)
         print()
     for label, column in zip(labels, runs):

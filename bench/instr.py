@@ -14,6 +14,9 @@
   instr.py cmp OLD-OUTDIR NEW-OUTDIR
       Per-function instructions/op of two runs side by side, with deltas.
 
+  instr.py totals LABEL=OUTDIR...
+      One line: each one's instructions/op, and its change from the first.
+
   instr.py lesson STAGES-FILE STAGE LABEL OUTDIR [BEFORE-OUTDIR]
       Checks the lesson stages/stages.txt gives STAGE, as instruction
       counts: OUTDIR holds the instr.json of what is checked (the stage, or
@@ -243,7 +246,18 @@ def cmp(old_dir, new_dir):
     return 0
 
 
-# ============================ check ==========================================
+def totals(specs):
+    """The totals subcommand: one line for several runs. Returns 0."""
+    results = [(label, load(outdir)) for label, outdir in (spec.split("=", 1) for spec in specs)]
+    first = results[0][1]["per_op"]
+    cells = [f"{results[0][0]} {per_op(first)}"]
+    for label, result in results[1:]:
+        cells.append(f"{label} {per_op(result['per_op'])} ({100 * (result['per_op'] / first - 1):+.1f}%)")
+    print("instructions per request: " + ", ".join(cells))
+    return 0
+
+
+# ============================ lesson =========================================
 
 # Functions that take a lock: a lock-free stage must run none of them.
 LOCKING = re.compile(r"mutex_(timed|clock)?lock|spin_lock|rwlock_(rd|wr)lock|mutex_unlock")
@@ -332,10 +346,12 @@ def main(argv):
         return run(argv[2], argv[3])
     if len(argv) == 4 and argv[1] == "cmp":
         return cmp(argv[2], argv[3])
+    if len(argv) >= 3 and argv[1] == "totals":
+        return totals(argv[2:])
     if len(argv) in (6, 7) and argv[1] == "lesson":
         return lesson(argv[2], argv[3], argv[4], argv[5], argv[6] if len(argv) == 7 else None)
     fail("usage: instr.py run BENCH-BINARY OUTDIR | cmp OLD-OUTDIR NEW-OUTDIR"
-         " | lesson STAGES-FILE STAGE LABEL OUTDIR [BEFORE-OUTDIR]", 2)
+         " | totals LABEL=OUTDIR... | lesson STAGES-FILE STAGE LABEL OUTDIR [BEFORE-OUTDIR]", 2)
 
 
 if __name__ == "__main__":

@@ -18,6 +18,10 @@
 /* Headers plus a typical body fit here; larger bodies take a second write. */
 #define CIVET_WRITER_BUFFER 1024
 
+#ifndef NAGLE_DEMO
+#define NAGLE_DEMO 0
+#endif
+
 /* ============================ Keep-alive ================================= */
 
 /* Returns 1 when the comma-separated header value has token, in any case. */
@@ -88,7 +92,10 @@ static int civet_send(struct response_writer *writer, const struct response *res
         return -1;
     w->status = response->status;
 
-    if ((size_t)header_length + response->body_length <= sizeof buffer) {
+    /* make nagle builds this file with NAGLE_DEMO: headers and body in
+     * two writes, as civetweb's own mg_send_http_ok() would, to show the
+     * stall that one write avoids. */
+    if (!NAGLE_DEMO && (size_t)header_length + response->body_length <= sizeof buffer) {
         memcpy(buffer + header_length, response->body, response->body_length);
         return write_all(w->connection, buffer,
                          (size_t)header_length + response->body_length);
@@ -98,8 +105,8 @@ static int civet_send(struct response_writer *writer, const struct response *res
     return write_all(w->connection, response->body, response->body_length);
 }
 
-/* See civet_writer.h. Binds w to connection; nothing is allocated, so a
- * writer on the stack per request costs nothing. */
+/* Binds w to one request's connection. Nothing is allocated, so a writer
+ * on the stack per request costs nothing. */
 void civet_writer_init(struct civet_writer *w, struct mg_connection *connection)
 {
     w->writer.send = civet_send;

@@ -14,7 +14,6 @@ struct civet_writer {
     int status;                     /* what was sent, 0 before that */
 };
 
-/* Binds w to one request's connection. */
 void civet_writer_init(struct civet_writer *w, struct mg_connection *connection);
 
 #endif

@@ -31,6 +31,11 @@
 
 #define DEFAULT_PORT 8080
 
+/* make nagle builds a server with this set: Nagle's algorithm left on. */
+#ifndef NAGLE_DEMO
+#define NAGLE_DEMO 0
+#endif
+
 /* ============================ Configuration ============================== */
 
 /* Returns the port named by $PORT, DEFAULT_PORT when it is unset, or -1
@@ -96,7 +101,7 @@ static struct mg_context *start_server(long port)
          * only when this runs out: short, so that stopping is quick. */
         "keep_alive_timeout_ms", "400",
         "request_timeout_ms", "10000",
-        "tcp_nodelay", "1",           /* see civet_writer.c */
+        "tcp_nodelay", NAGLE_DEMO ? "0" : "1",   /* see civet_writer.c */
         NULL,
     };
     struct mg_init_data init = { .callbacks = &callbacks, .configuration_options = options };

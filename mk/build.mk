@@ -9,7 +9,7 @@ UNIT_FILES += server server-tsan race race-plain tests
 
 # out/ for the default flags; other OPTIMIZE values get a folder of their
 # own, so that trying -O3 never throws the usual builds away.
-OUT := out$(if $(filter-out $(DEFAULT_OPTIMIZE),$(OPTIMIZE)),/$(shell printf '%s' '$(OPTIMIZE)' | tr -c 'A-Za-z0-9=' _))
+OUT := out$(if $(filter-out $(DEFAULT_OPTIMIZE),$(OPTIMIZE)),/$(patsubst -%,%,$(subst $(space),,$(subst /,_,$(OPTIMIZE)))))
 
 # -O2 with frame pointers and -g: fast code whose profiles still show
 # readable call stacks. DWARF 4, because valgrind 3.19 cannot read the
@@ -102,8 +102,16 @@ run: $(call per_unit,run)
 # collected from mk/*.mk); `make stageN test` stays about stage N.
 TESTED_UNITS = $(or $(SELECTED),$(STAGE_UNITS))
 TESTED_EXTRAS = $(if $(SELECTED),,$(TEST_EXTRAS))
-# ($$ defers the list until every mk/ file has added its smoke runs.)
-test: $(addsuffix -test,$(TESTED_UNITS)) $$(TESTED_EXTRAS)
+TESTED_EXTRA_BINARIES = $(if $(SELECTED),,$(TEST_EXTRA_BINARIES))
+# The compiles come first, on every CPU at once (test-build): they are
+# independent, and the tests that follow run one at a time. ($$ defers
+# the lists until every mk/ file has added its own.)
+TEST_BINARIES := server server-tsan race race-plain tests
+.PHONY: test-build
+test-build: $(addprefix deps-,$(DEPS_GROUPS))
+	@$(MAKE) --no-print-directory -j$(shell nproc) \
+	  $(foreach unit,$(TESTED_UNITS),$(addprefix $(OUT)/$(unit)/,$(TEST_BINARIES))) $(TESTED_EXTRA_BINARIES)
+test: test-build $(addsuffix -test,$(TESTED_UNITS)) $$(TESTED_EXTRAS)
 	@skipped=$$(cat $(OUT)/skipped/*.txt 2>/dev/null | wc -l); \
 	checks=$$(cat $(foreach unit,$(TESTED_UNITS),$(OUT)/$(unit)/checks.txt) | awk \
 	  '/Checks:/ { gsub(/[^0-9 ]/, " "); checks += $$2; failed += $$3 + $$4 } END { print checks, failed }'); \

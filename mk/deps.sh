@@ -32,6 +32,11 @@ packages_of() {
 out=${OUT:-out}
 skipped_file=$out/deps-skipped.txt
 
+# `make -j` may start several of these at once; apt-get must run alone.
+mkdir -p "$out"
+exec 9>"$out/deps.lock"
+flock 9
+
 # The packages dpkg knows to be installed, asked once: this script runs
 # before many targets, and must cost next to nothing.
 declare -A is_installed=()

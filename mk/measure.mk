@@ -73,6 +73,7 @@ bench-smoke: $(addsuffix -bench-smoke,$(or $(SELECTED),$(STAGE_UNITS)))
 	  || { echo "FAIL: compare.py cannot read $(OUT)/$*/smoke.json"; exit 1; }
 
 TEST_EXTRAS += $(addsuffix -bench-smoke,$(STAGE_UNITS))
+TEST_BINARIES += bench bench-plain
 
 # ============================ Stages side by side =============================
 
@@ -107,7 +108,7 @@ optcmp: $(call per_unit,optcmp)
 	@$(if $(filter-out $(DEFAULT_OPTIMIZE),$(OPTIMIZE)),:,echo "usage: make stageN optcmp OPTIMIZE=\"-O3 -flto\" (against the default $(DEFAULT_OPTIMIZE))" >&2; exit 2)
 	@$(MAKE) --no-print-directory OPTIMIZE=$(DEFAULT_OPTIMIZE) out/$*/bench out/$*/instr/instr.json
 	@echo "=== $(call unit_name,$*): $(DEFAULT_OPTIMIZE) (old) against $(OPTIMIZE) (new)"
-	@bench/instr.py cmp out/$*/instr $(OUT)/$*/instr | tail -n 1
+	@bench/instr.py totals "$(DEFAULT_OPTIMIZE)=out/$*/instr" "$(OPTIMIZE)=$(OUT)/$*/instr"
 	@bench/benchtool.py benchcmp $(OUT)/$*/optcmp "$(DEFAULT_OPTIMIZE)=out/$*/bench" "$(OPTIMIZE)=$(OUT)/$*/bench"
 
 # UNIT-pgo: gcc's profile-guided optimization. The benchmarks run once on
@@ -117,7 +118,7 @@ optcmp: $(call per_unit,optcmp)
 PGO_SOURCES = $(call unit_source,$(1)) $(BENCH_SOURCES)
 pgo: $(call per_unit,pgo)
 %-pgo: $(OUT)/%/bench $(OUT)/%/instr/instr.json | deps-bench
-	@$(CC) --version | grep -q 'gcc\|GCC' || { echo "pgo: this target drives gcc's -fprofile-generate and -fprofile-use; CC=$(CC) is not gcc" >&2; exit 2; }
+	@! echo | $(CC) -dM -E - | grep -q __clang__ || { echo "pgo: this target drives gcc's -fprofile-generate and -fprofile-use; with CC=$(CC), use gcc (clang's PGO needs llvm-profdata)" >&2; exit 2; }
 	@pgo=$(OUT)/$*/pgo; rm -rf $$pgo && mkdir -p $$pgo/obj $$pgo/data $$pgo/instr; \
 	compile() { for source in "$$@"; do \
 	    $(CC) $(CFLAGS_COMMON) $(OPTIMIZE) $(call bench_name,$*) $$flags -fprofile-dir=$(CURDIR)/$$pgo/data \
@@ -135,5 +136,5 @@ pgo: $(call per_unit,pgo)
 	$(CC) -o $$pgo/bench-plain $$objects $$pgo/obj/alloc_count_none.o $(LIBS) || exit 1; \
 	bench/instr.py run $$pgo/bench-plain $$pgo/instr >$$pgo/instr/instr.txt || { cat $$pgo/instr/instr.txt; exit 1; }; \
 	echo "=== $(call unit_name,$*): $(OPTIMIZE) (old) against $(OPTIMIZE) with PGO (new)"; \
-	bench/instr.py cmp $(OUT)/$*/instr $$pgo/instr | tail -n 1; \
+	bench/instr.py totals "$(OPTIMIZE)=$(OUT)/$*/instr" "$(OPTIMIZE) with PGO=$$pgo/instr"; \
 	bench/benchtool.py benchcmp $$pgo/benchcmp "$(OPTIMIZE)=$(OUT)/$*/bench" "$(OPTIMIZE) with PGO=$$pgo/bench"

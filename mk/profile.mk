@@ -121,3 +121,5 @@ profile-smoke: $(OUT)/stage1/bench-cpu $(OUT)/stage1/bench-heap $(OUT)/stage4/be
 	  "a run too short to sample fails with a clear message"
 
 TEST_EXTRAS += profile-smoke
+TEST_EXTRA_BINARIES += $(OUT)/stage1/bench-cpu $(OUT)/stage1/bench-heap $(OUT)/stage4/bench-cpu \
+  $(OUT)/stage$(LAST_STAGE)/bench-heap $(OUT)/stage$(LAST_STAGE)/server-cpu $(CONTENTION_LIB)

@@ -42,6 +42,7 @@ fuzz-smoke: $(FUZZ_OUT)/fuzz_hi
 	@grep -E '^Done' $(FUZZ_OUT)/smoke.log
 
 TEST_EXTRAS += fuzz-smoke
+TEST_EXTRA_BINARIES += $(FUZZ_OUT)/fuzz_hi
 
 # ============================ Sanitizer matrix ================================
 # A leak makes a server exit non-zero (LeakSanitizer: status 1) instead of

@@ -6,10 +6,17 @@
 
 SLIDES_OUT := $(OUT)/slides
 
-# reveal.js from npm, pinned by slides/package-lock.json.
-slides/node_modules/reveal.js/dist/reveal.js: slides/package.json slides/package-lock.json | deps-slides
-	cd slides && npm ci --no-audit --no-fund
-	@touch $@
+# The JavaScript (reveal.js, d3-flame-graph's template, playwright-core),
+# from npm, pinned by js/package-lock.json. npm is asked to use only its
+# cache first, so that after the first set-up nothing waits on the
+# registry (a conference wifi, or none); only what is not cached yet is
+# fetched.
+JS_READY := js/node_modules/.installed
+$(JS_READY): js/package.json js/package-lock.json | deps-slides
+	@cd js && { npm ci --offline --no-audit --no-fund --no-update-notifier >npm.log 2>&1 \
+	  || npm ci --prefer-offline --no-audit --no-fund --no-update-notifier >npm.log 2>&1; } \
+	  || { cat npm.log; echo "npm: cannot install js/package-lock.json (no network, and not in npm's cache?)" >&2; exit 1; }
+	@rm -f js/npm.log && touch $@
 
 # What the deck shows, made only when missing (order-only): a stale
 # picture is still a real measurement, and redoing them all takes
@@ -33,13 +40,13 @@ $(OUT)/%/profiles/cover/summary.txt:
 	$(MAKE) --no-print-directory $*-cover
 
 .PHONY: slides slides-test
-slides: slides/node_modules/reveal.js/dist/reveal.js | $(SLIDES_INPUTS)
+slides: $(JS_READY) | $(SLIDES_INPUTS)
 	@OUT=$(OUT) slides/build.py $(SLIDES_OUT)
 	@echo "open $(SLIDES_OUT)/index.html in a browser (works offline)"
 
 # The browser test inside make test: the deck from the committed
 # reference pictures, opened in headless Chromium.
-slides-test: slides/node_modules/reveal.js/dist/reveal.js
+slides-test: $(JS_READY)
 	@echo "--- slides: build and open in headless Chromium"
 	@OUT=$(OUT) REFERENCE_ONLY=1 slides/build.py $(OUT)/slides-test >/dev/null
 	@tests/slides_test.sh $(OUT)/slides-test/index.html $(OUT)/slides-test $(OUT)/skipped/slides-test.txt

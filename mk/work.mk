@@ -26,10 +26,8 @@ WORK_NEXT_BENCH = $(if $(filter-out $(WORK_FROM),$(WORK_CHECKED_AS)),"stage $(WO
 work-cmp: $(OUT)/work/bench $(OUT)/stage$(WORK_FROM)/bench $(OUT)/stage$(WORK_CHECKED_AS)/bench \
           $(OUT)/work/instr/instr.json $(OUT)/stage$(WORK_FROM)/instr/instr.json \
           $(OUT)/stage$(WORK_CHECKED_AS)/instr/instr.json | deps-bench
-	@bench/instr.py cmp $(OUT)/stage$(WORK_FROM)/instr $(OUT)/work/instr | tail -n 1 \
-	  | sed 's/total/instructions per request: stage $(WORK_FROM) against your work/'
-	@bench/instr.py cmp $(OUT)/stage$(WORK_FROM)/instr $(OUT)/stage$(WORK_CHECKED_AS)/instr | tail -n 1 \
-	  | sed 's/total/instructions per request: stage $(WORK_FROM) against stage $(WORK_CHECKED_AS)/'
+	@bench/instr.py totals "stage $(WORK_FROM)=$(OUT)/stage$(WORK_FROM)/instr" "your work=$(OUT)/work/instr" \
+	  $(if $(filter-out $(WORK_FROM),$(WORK_CHECKED_AS)),"stage $(WORK_CHECKED_AS)=$(OUT)/stage$(WORK_CHECKED_AS)/instr")
 	@bench/benchtool.py benchcmp $(OUT)/work/benchcmp "stage $(WORK_FROM)=$(OUT)/stage$(WORK_FROM)/bench" \
 	  "your work=$(OUT)/work/bench" $(WORK_NEXT_BENCH)
 
@@ -44,7 +42,7 @@ work-solution:
 # that says which expectation broke; with stage 3's change applied, pass.
 # (Only the race test case runs: it is what stage 3 changes.)
 WORK_SMOKE := $(OUT)/work-smoke
-work_smoke_make = CK_RUN_CASE=race $(MAKE) --no-print-directory OUT=$(WORK_SMOKE)/out WORK=$(WORK_SMOKE)/work
+work_smoke_make = CK_RUN_CASE=race $(MAKE) --no-print-directory -j$(shell nproc) OUT=$(WORK_SMOKE)/out WORK=$(WORK_SMOKE)/work
 work-smoke: | deps-build deps-test
 	@echo "--- the workspace: stage 2 copied, checked as stage 3; unchanged it fails, with stage 3's change it passes"
 	@rm -rf $(WORK_SMOKE) && mkdir -p $(WORK_SMOKE)

@@ -157,9 +157,9 @@ def main(argv):
     if len(argv) != 2:
         fail("usage: build.py OUTDIR")
     outdir = os.path.abspath(argv[1])
-    reveal = os.path.join(ROOT, "slides", "node_modules", "reveal.js")
+    reveal = os.path.join(ROOT, "js", "node_modules", "reveal.js")
     if not os.path.exists(os.path.join(reveal, "dist", "reveal.js")):
-        fail("reveal.js is missing: run `make slides` (it runs npm ci in slides/)")
+        fail("reveal.js is missing: run `make slides` (it runs npm ci in js/)")
     if shutil.which("pandoc") is None:
         fail("pandoc is not installed; run: make deps")
     os.makedirs(os.path.join(outdir, "img"), exist_ok=True)

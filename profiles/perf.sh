@@ -1,0 +1,218 @@
+#!/usr/bin/env bash
+# perf.sh KIND BINARY OUTDIR - Linux perf (and strace) on one stage.
+#
+#   flame          BINARY is a benchmark: call-graph samples of BenchmarkHi,
+#                  drawn as an interactive flame graph (and a PNG of it)
+#   flame-server   BINARY is a server: the same, under wrk
+#   stat           BINARY is a benchmark: perf stat's counters, per call
+#   syscalls       BINARY is a server: system calls per request under wrk
+#                  (perf trace -s; strace -c -f where perf may not trace)
+#   offcpu         BINARY is a server: where its threads wait under wrk
+#   annotate       BINARY is a benchmark: perf annotate of the hottest
+#                  function of our own code, source beside instructions
+#
+# Environment: BENCHTIME (2s) for the benchmarks, DURATION (2s) for wrk.
+# Where perf may not run, it says which setting allows it and exits 3.
+set -euo pipefail
+
+kind=${1:?usage: perf.sh flame|flame-server|stat|syscalls|offcpu|annotate BINARY OUTDIR}
+binary=${2:?binary}
+outdir=${3:?outdir}
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(dirname "$here")
+template=$root/js/node_modules/d3-flame-graph/dist/templates/d3-flamegraph-base.html
+benchtime=${BENCHTIME:-2s}
+duration=${DURATION:-2s}
+
+# shellcheck source=perf_allowed.sh
+. "$here/perf_allowed.sh"
+[ -x "$binary" ] || { echo "perf: no binary at $binary" >&2; exit 1; }
+if [ "$kind" != syscalls ]; then
+    perf_allowed "make ${kind}" || exit $?
+fi
+mkdir -p "$outdir"
+outdir=$(cd "$outdir" && pwd)
+
+# ============================ The live server =================================
+
+server_pid="" port=""
+stop_server() {
+    [ -n "$server_pid" ] && kill -TERM "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null || true
+    server_pid=""
+}
+trap stop_server EXIT
+
+# start_server: runs BINARY on a free port; sets server_pid and port.
+start_server() {
+    PORT=0 "$binary" >"$outdir/server.out" 2>"$outdir/server.err" &
+    server_pid=$!
+    for _ in $(seq 100); do
+        port=$(sed -n 's|^listening on http://127\.0\.0\.1:\([0-9]*\)/hi$|\1|p' "$outdir/server.out")
+        [ -n "$port" ] && return 0
+        kill -0 "$server_pid" 2>/dev/null || { cat "$outdir/server.err" >&2; exit 1; }
+        sleep 0.1
+    done
+    echo "perf: the server did not start within 10 s" >&2
+    exit 1
+}
+
+# load: wrk for DURATION; prints how many requests were answered.
+load() {
+    command -v wrk >/dev/null || { echo "perf: wrk is not installed; run: make deps" >&2; exit 1; }
+    wrk -t2 -c50 -d"$duration" "http://127.0.0.1:$port/hi?color=red" >"$outdir/wrk.txt"
+    sed -n 's/^ *\([0-9]*\) requests in .*/\1/p' "$outdir/wrk.txt"
+}
+
+# one_request: a single GET /hi over bash's own TCP client.
+one_request() {
+    exec 9<>"/dev/tcp/127.0.0.1/$port"
+    printf 'GET /hi?color=red HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n' >&9
+    cat <&9 >/dev/null
+    exec 9<&-
+}
+
+# record_while_loaded COMMAND...: COMMAND runs in the background while wrk
+# loads the server, and gets SIGINT (perf's signal to stop and write) after.
+record_while_loaded() {
+    "$@" &
+    local recorder=$!
+    sleep 0.3
+    requests=$(load)
+    kill -INT "$recorder" 2>/dev/null || true
+    wait "$recorder" || true
+}
+
+# screenshot HTML PNG DEPTH: a picture of the flame graph for the slides,
+# tall enough for DEPTH frames of 18 pixels, where Chromium is installed;
+# where it is not, the HTML is the result.
+screenshot() {
+    local browser profile height=$(( 70 + 18 * (${3:-20} + 1) ))
+    browser=$(command -v chromium || command -v chromium-browser || true)
+    if [ -z "$browser" ]; then
+        echo "(no PNG: Chromium is not installed; make deps installs it where it can)"
+        return 0
+    fi
+    profile=$(mktemp -d)
+    timeout 60 "$browser" --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+        --disable-background-networking --disable-component-update --disable-sync \
+        --disable-dev-shm-usage --hide-scrollbars --user-data-dir="$profile" \
+        --force-device-scale-factor=1.5 --window-size=1200,$height --virtual-time-budget=5000 \
+        --screenshot="$2" "file://$1" >/dev/null 2>&1 || true
+    rm -rf "$profile"
+    [ -s "$2" ] || { echo "perf: Chromium wrote no picture of $1" >&2; exit 1; }
+}
+
+# flame_report ROOT FOCUS: the flame graphs, and what is widest under ROOT.
+flame_report() {
+    [ -f "$template" ] || { echo "perf: no flame graph template at $template; run: make js/node_modules/.installed" >&2; exit 1; }
+    python3 "$here/perfreport.py" flame "$outdir" "$1" "$2" "$template" "$binary"
+    screenshot "$outdir/flame-focus.html" "$outdir/flame.png" "$(cat "$outdir/flame-focus.depth")"
+    echo "wrote: $outdir/flame.html (all of it; click a frame to zoom), flame-focus.html, flame.png"
+}
+
+# ============================ The kinds =======================================
+
+case "$kind" in
+flame)
+    # DWARF call graphs, with the whole stack copied (65528 bytes): our code
+    # has frame pointers, but Debian's libraries do not, and pcre2_match
+    # keeps a 20 KB frame vector on the stack.
+    rm -f "$outdir/perf.data"
+    BENCH='^BenchmarkHi$' BENCHTIME=$benchtime COUNT=1 \
+        perf record -q -F 249 --call-graph dwarf,65528 -o "$outdir/perf.data" -- "$binary" \
+        >"$outdir/bench.txt" 2>"$outdir/record.txt" || { cat "$outdir/record.txt" >&2; exit 1; }
+    grep '^Benchmark' "$outdir/bench.txt"
+    flame_report hi_handle hi_handle
+    ;;
+flame-server)
+    rm -f "$outdir/perf.data"
+    start_server
+    record_while_loaded perf record -q -F 249 --call-graph dwarf,32768 -p "$server_pid" -o "$outdir/perf.data"
+    echo "wrk: $requests requests in $duration"
+    flame_report handle_request -
+    ;;
+stat)
+    # Counting only the measured run: the harness tells perf when it starts
+    # and ends (--control; BENCH_PERF_CONTROL in bench/bench.c), so that
+    # start-up and warm-up stay out. A first run, not counted, finds how
+    # many calls fill BENCHTIME.
+    calls=$(BENCH='^BenchmarkHi$' BENCHTIME=$benchtime COUNT=1 "$binary" | awk '/^Benchmark/ { print $2 }')
+    events=task-clock,context-switches,cpu-migrations,page-faults,cycles,instructions,branches,branch-misses,cache-references,cache-misses
+    rm -f "$outdir/control" "$outdir/ack" && mkfifo "$outdir/control" "$outdir/ack"
+    BENCH='^BenchmarkHi$' BENCHTIME="${calls}x" COUNT=1 BENCH_PERF_CONTROL="$outdir/control,$outdir/ack" \
+        perf stat -x, -D -1 --control "fifo:$outdir/control,$outdir/ack" -e "$events" \
+        -o "$outdir/stat.csv" -- "$binary" >"$outdir/bench.txt" 2>"$outdir/perf.txt"
+    grep '^Benchmark' "$outdir/bench.txt"
+    python3 "$here/perfreport.py" stat "$outdir/stat.csv" "$calls"
+    ;;
+syscalls)
+    start_server
+    if perf_allowed "make syscalls" 2>"$outdir/perf-why.txt"; then
+        record_while_loaded perf trace -s -p "$server_pid" -o "$outdir/trace.txt"
+        tool="perf trace -s"
+    else
+        cat "$outdir/perf-why.txt"
+        command -v strace >/dev/null || { echo "syscalls: neither perf nor strace can run here" >&2; exit 1; }
+        echo "(so strace -c -f instead, which slows the server down more)"
+        record_while_loaded strace -c -f -p "$server_pid" -o "$outdir/trace.txt"
+        tool="strace -c -f"
+    fi
+    echo "wrk: $requests requests in $duration, the server traced by $tool"
+    python3 "$here/perfreport.py" syscalls "$outdir/trace.txt" "$requests"
+    # A failing call is worth seeing once, with its arguments.
+    failing=$(python3 "$here/perfreport.py" syscalls "$outdir/trace.txt" "$requests" \
+              | awk '/FAILS/ && $2 >= 0.5 { print $1 }')
+    for call in $failing; do
+        command -v strace >/dev/null || break
+        strace -f -e trace="$call" -Z -p "$server_pid" -o "$outdir/$call.txt" 2>/dev/null &
+        tracer=$!
+        sleep 0.5
+        one_request
+        sleep 0.3
+        kill -INT "$tracer" 2>/dev/null || true
+        wait "$tracer" || true
+        example=$(grep -m1 -- '= -1' "$outdir/$call.txt" | sed 's/^[0-9]* *//' || true)
+        [ -z "$example" ] || echo "  $call, for example: $example"
+    done
+    ;;
+offcpu)
+    # The scheduler's switch events of the whole machine (when a server
+    # thread gets a CPU back, the event belongs to whoever had it), with
+    # frame-pointer call graphs: the user-space frame at the system call
+    # and the kernel's stack say why a thread left the CPU.
+    rm -f "$outdir/perf.data"
+    start_server
+    record_while_loaded perf record -q -e sched:sched_switch -a -g -o "$outdir/perf.data"
+    echo "wrk: $requests requests in $duration"
+    python3 "$here/perfreport.py" offcpu "$outdir" "$server_pid" "$requests"
+    ;;
+annotate)
+    rm -f "$outdir/perf.data"
+    BENCH='^BenchmarkHi$' BENCHTIME=$benchtime COUNT=1 \
+        perf record -q -F 999 -o "$outdir/perf.data" -- "$binary" >"$outdir/bench.txt" 2>"$outdir/record.txt"
+    # The hottest symbol of the binary itself: not a library's, and not
+    # the test double or the harness around the handler.
+    hot=$(perf report -i "$outdir/perf.data" --stdio --no-children --sort dso,sym 2>/dev/null \
+          | awk -v dso="$(basename "$binary")" '$2 == dso && $3 == "[.]" && !found &&
+                $4 !~ /^(recorder_|bench_|Benchmark|run_n|measure)/ { print $4; found = 1 }')
+    [ -n "$hot" ] || { echo "annotate: no sample in $(basename "$binary")'s own code" >&2; exit 1; }
+    perf annotate -i "$outdir/perf.data" --stdio -l "$hot" 2>/dev/null >"$outdir/annotate.txt" || true
+    [ -s "$outdir/annotate.txt" ] || { echo "annotate: perf annotate printed nothing for $hot" >&2; exit 1; }
+    echo "the hottest function of our own code: $hot"
+    echo "its hottest lines (percent of its samples, and the line):"
+    grep -E '^\s+[0-9]+\.[0-9]+ +[a-z_/.0-9]+\.c:[0-9]+' "$outdir/annotate.txt" | sort -rn | head -8 \
+        | while read -r percent place; do
+            line=${place##*:}
+            code=""
+            [ -n "${SOURCE:-}" ] && [ "$(basename "$SOURCE")" = "${place%%:*}" ] \
+                && code=$(sed -n "${line}p" "$SOURCE" | sed 's/^ *//')
+            printf '  %6s%%  %-10s %s\n' "$percent" "$place" "$code"
+        done
+    echo "wrote: $outdir/annotate.txt (source and instructions interleaved; the CPU profile's"
+    echo "       cpu-disasm.txt from make profile shows the same function through pprof)"
+    ;;
+*)
+    echo "perf.sh: unknown kind $kind" >&2
+    exit 2
+    ;;
+esac

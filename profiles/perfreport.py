@@ -1,0 +1,317 @@
+#!/usr/bin/python3
+"""perfreport.py - turn what Linux perf recorded into the workbook's reports.
+
+  perfreport.py flame DIR ROOT FOCUS TEMPLATE BINARY
+      DIR/perf.data holds call-graph samples. Writes DIR/flame.html (the
+      whole program, interactive: click a frame to zoom, search names) and
+      DIR/flame-focus.html (only what ran under the function FOCUS, e.g.
+      hi_handle; "-" for everything), both offline,
+      from d3-flame-graph's TEMPLATE; prints the share of samples under
+      ROOT and under hi_handle, and the widest frames under ROOT that are
+      not the workbook's own code.
+
+  perfreport.py stat CSV CALLS
+      Prints `perf stat -x,` output per call of the benchmark, and names the
+      counters this machine does not have in one line.
+
+  perfreport.py syscalls TRACE REQUESTS
+      TRACE is `perf trace -s` or `strace -c -f` output for the live
+      server; prints its system calls per request, the failing ones marked.
+
+  perfreport.py offcpu DIR SERVER-PID REQUESTS
+      DIR/perf.data holds system-wide sched_switch events with call graphs;
+      prints where the server's threads were off the CPU, and for how long.
+"""
+import json
+import os
+import re
+import subprocess
+import sys
+from collections import defaultdict
+
+
+def fail(message):
+    """Prints message and exits with status 1."""
+    print(f"perfreport: {message}", file=sys.stderr)
+    sys.exit(1)
+
+
+# ============================ flame ==========================================
+
+def tree_total(node):
+    """Returns the samples in node and below it."""
+    return node["v"] + sum(tree_total(child) for child in node["c"])
+
+
+def merged_under(node, name, found=None):
+    """Returns one tree: the merge of every subtree rooted at a frame
+    called name (recursion inside it is not merged twice)."""
+    if found is None:
+        found = {"n": name, "l": "", "v": 0, "c": []}
+    if node["n"] == name:
+        merge_into(found, node)
+        return found
+    for child in node["c"]:
+        merged_under(child, name, found)
+    return found
+
+
+def merge_into(target, node):
+    """Adds node's samples and children to target's, frame by frame."""
+    target["v"] += node["v"]
+    by_name = {child["n"]: child for child in target["c"]}
+    for child in node["c"]:
+        if child["n"] not in by_name:
+            by_name[child["n"]] = {"n": child["n"], "l": child["l"], "v": 0, "c": []}
+            target["c"].append(by_name[child["n"]])
+        merge_into(by_name[child["n"]], child)
+
+
+def depth(node):
+    """Returns how many frames deep the tree goes."""
+    return 1 + max((depth(child) for child in node["c"]), default=0)
+
+
+def frame_totals(node, totals, seen=()):
+    """Adds up, per function name, the samples below every frame of it
+    (counting a sample once per function even under recursion)."""
+    if node["n"] not in seen:
+        totals[node["n"]] += tree_total(node)
+        seen = seen + (node["n"],)
+    for child in node["c"]:
+        frame_totals(child, totals, seen)
+
+
+def own_functions():
+    """Returns the names of the functions the workbook's C files define
+    (inlined ones too, which perf names from the debug info)."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    names = set()
+    for folder, _, files in os.walk(root):
+        if "/out" in folder or "node_modules" in folder or "/work" in folder[len(root):]:
+            continue
+        for name in files:
+            if name.endswith(".c"):
+                with open(os.path.join(folder, name), errors="replace") as file:
+                    names.update(re.findall(r"^[a-z][\w \t\*]*?\b(\w+)\(", file.read(), re.M))
+    return names
+
+
+def write_flame(path, template, stacks, title):
+    """Writes one offline flame graph from d3-flame-graph's template, as
+    perf's own flamegraph script does (the two placeholders)."""
+    with open(template) as file:
+        page = file.read()
+    options = {"colorscheme": "blue-green", "context": title}
+    page = page.replace("/** @options_json **/", json.dumps(options))
+    page = page.replace("/** @flamegraph_json **/", json.dumps(stacks))
+    with open(path, "w") as file:
+        file.write(page)
+
+
+def flame(directory, root_name, focus_name, template, binary):
+    """The flame subcommand. Returns 0, or 1 when ROOT never ran."""
+    stacks_path = os.path.join(directory, "stacks.json")
+    done = subprocess.run(["perf", "script", "report", "flamegraph", "-f", "json", "-o", stacks_path],
+                          cwd=directory, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    if done.returncode != 0 or not os.path.exists(stacks_path):
+        fail(f"perf script report flamegraph failed:\n{done.stdout}{done.stderr}")
+    with open(stacks_path) as file:
+        stacks = json.load(file)
+    total = tree_total(stacks)
+    root = merged_under(stacks, root_name)
+    focus = stacks if focus_name == "-" else merged_under(stacks, focus_name)
+    under = tree_total(root)
+    if total == 0 or under == 0:
+        print(f"flame: no sample ran under {root_name} ({total} samples in all): the run was"
+              " too short, or the stacks could not be unwound", file=sys.stderr)
+        return 1
+    write_flame(os.path.join(directory, "flame.html"), template, stacks,
+                f"{binary}: every sample, {total} in all")
+    write_flame(os.path.join(directory, "flame-focus.html"), template, focus,
+                f"{binary}: the {tree_total(focus)} samples under {focus_name}")
+    with open(os.path.join(directory, "flame-focus.depth"), "w") as file:
+        file.write(f"{depth(focus)}\n")
+    totals = defaultdict(int)
+    for child in root["c"]:
+        frame_totals(child, totals)
+    ours = own_functions() | {"[unknown]"}
+    others = sorted(((count, name) for name, count in totals.items() if name not in ours),
+                    reverse=True)
+    handler = tree_total(merged_under(stacks, "hi_handle"))
+    print(f"{under} of {total} samples ran under {root_name} ({100 * under / total:.0f}%)"
+          + (f", {handler} under hi_handle ({100 * handler / total:.0f}%)" if root_name != "hi_handle" else "")
+          + "; the widest frames below it outside the workbook's own code:")
+    for count, name in others[:6]:
+        print(f"  {100 * count / under:5.1f}%  {name}")
+    with open(os.path.join(directory, "widest.txt"), "w") as file:
+        file.write("".join(f"{count} {name}\n" for count, name in others))
+    return 0
+
+
+# ============================ stat ===========================================
+
+def stat(csv_path, calls):
+    """The stat subcommand. Returns 0."""
+    calls = int(calls)
+    missing, rows = [], []
+    with open(csv_path) as file:
+        for line in file:
+            fields = line.rstrip("\n").split(",")
+            if line.startswith("#") or len(fields) < 3:
+                continue
+            value, unit, event = fields[0], fields[1], fields[2]
+            if value.startswith("<not"):
+                missing.append(event)
+                continue
+            rows.append((event, float(value), unit, fields[5:7] if len(fields) > 6 else []))
+    by_event = {event: value for event, value, _, _ in rows}
+    print(f"perf stat over the measured run: {calls:,} calls of BenchmarkHi")
+    for event, value, unit, extra in rows:
+        per_call = value * (1e6 if unit == "msec" else 1) / calls
+        shown = f"{value:,.1f} {unit}" if unit else f"{value:,.0f}"
+        note = ""
+        if event == "task-clock":
+            note = f"{per_call:.1f} ns per call"
+        elif event == "instructions" and by_event.get("cycles"):
+            note = f"{per_call:.0f} per call, {value / by_event['cycles']:.2f} per cycle (IPC)"
+        elif event.endswith("-misses"):
+            base = by_event.get(event.replace("-misses", "s" if event == "branch-misses" else "-references"))
+            note = f"{per_call:.3f} per call" + (f", {100 * value / base:.2f}% of all" if base else "")
+        elif per_call < 0.001:
+            note = f"{per_call * 1e6:.2f} per million calls"
+        else:
+            note = f"{per_call:.3f} per call"
+        print(f"  {event:<18} {shown:>20}   {note}")
+    if missing:
+        print(f"not supported here (a virtual machine has no hardware counters; a laptop"
+              f" does): {', '.join(missing)}")
+    return 0
+
+
+# ============================ syscalls =======================================
+
+def syscalls(trace_path, requests):
+    """The syscalls subcommand. Returns 0, or 1 when none were traced."""
+    requests = int(requests)
+    calls, errors = defaultdict(int), defaultdict(int)
+    with open(trace_path) as file:
+        text = file.read()
+    if "% time" in text:   # strace -c -f: % time, seconds, usecs/call, calls, [errors,] syscall
+        for line in text.splitlines():
+            fields = line.split()
+            if len(fields) >= 5 and re.fullmatch(r"[\d.]+", fields[0]) and fields[-1] != "total":
+                calls[fields[-1]] += int(fields[3])
+                if len(fields) == 6:
+                    errors[fields[-1]] += int(fields[4])
+    else:                  # perf trace -s: per thread, syscall calls errors total ...
+        for line in text.splitlines():
+            fields = line.split()
+            if len(fields) >= 3 and fields[1].isdigit() and fields[2].isdigit() \
+                    and re.fullmatch(r"[a-z_0-9]+", fields[0]):
+                calls[fields[0]] += int(fields[1])
+                errors[fields[0]] += int(fields[2])
+    if not calls or requests == 0:
+        print("syscalls: nothing traced, or no request answered", file=sys.stderr)
+        return 1
+    print(f"system calls per request ({requests:,} requests; the server's threads):")
+    for name in sorted(calls, key=lambda n: -calls[n]):
+        per = calls[name] / requests
+        if per < 0.01:
+            continue
+        failing = ""
+        if errors[name]:
+            failing = f"   FAILS {100 * errors[name] / calls[name]:.0f}% of the time"
+        print(f"  {name:<14} {per:6.2f}{failing}")
+    rare = sum(calls[n] for n in calls if calls[n] / requests < 0.01)
+    if rare:
+        print(f"  (and {rare:,} calls of rarer ones: start-up, new connections)")
+    return 0
+
+
+# ============================ offcpu =========================================
+
+EVENT = re.compile(r"^\s*(?P<comm>.+?)\s+(?P<pid>\d+)/(?P<tid>\d+)\s+(?P<time>[\d.]+):\s+sched:sched_switch:"
+                   r".*prev_pid=(?P<prev>\d+).*prev_state=(?P<state>\S+)\s+==>.*next_pid=(?P<next>\d+)")
+
+
+def wait_reason(state, frames):
+    """Names why a thread left the CPU, from its state and stack."""
+    if state.startswith("R"):
+        return "preempted: runnable, waiting for a CPU"
+    kernel = " ".join(sym for address, sym in frames if address.startswith("ffff"))
+    user = [sym for address, sym in frames if not address.startswith("ffff")]
+    call = re.sub(r"^(__GI_+|__libc_|__)", "", user[0].split()[0]) if user else "?"
+    if "futex" in kernel:
+        return f"futex, in {call}: a lock or a condition variable"
+    if "poll" in kernel:
+        return f"{call}: waiting for a socket (the next request, or a connection)"
+    return f"{call} (kernel: {kernel.split()[2] if len(kernel.split()) > 2 else kernel})"
+
+
+def offcpu(directory, server_pid, requests):
+    """The offcpu subcommand. Returns 0, or 1 when the server never ran."""
+    requests = int(requests)
+    done = subprocess.Popen(["perf", "script", "-F", "comm,pid,tid,time,event,trace,ip,sym"],
+                            cwd=directory, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    server_tids, comm_of = set(), {}
+    left = {}                      # tid -> (time, reason) while off the CPU
+    went_on = {}                   # tid -> time it last went on
+    off = defaultdict(float)       # (comm, reason) -> seconds
+    on = defaultdict(float)        # comm -> seconds
+    event, frames = None, []
+
+    def finish(event, frames):
+        if event is None:
+            return
+        time = float(event["time"])
+        prev, following = int(event["prev"]), int(event["next"])
+        if int(event["pid"]) == server_pid:
+            server_tids.add(prev)
+            comm_of[prev] = event["comm"].strip()
+            left[prev] = (time, wait_reason(event["state"], frames))
+            if prev in went_on:
+                on[comm_of[prev]] += time - went_on.pop(prev)
+        if following in server_tids:
+            went_on[following] = time
+            if following in left:
+                since, reason = left.pop(following)
+                off[(comm_of[following], reason)] += time - since
+
+    for line in done.stdout:
+        match = EVENT.match(line)
+        if match:
+            finish(event, frames)
+            event, frames = match.groupdict(), []
+        elif line.strip() and event is not None:
+            parts = line.split(None, 1)
+            frames.append((parts[0], parts[1].strip() if len(parts) > 1 else "?"))
+    finish(event, frames)
+    done.wait()
+    if not on and not off:
+        fail("no scheduler event of the server was recorded")
+    total_off = sum(off.values())
+    print(f"where the server's threads spent {requests:,} requests under wrk:")
+    print(f"  on a CPU:  {1e6 * sum(on.values()) / requests:8.1f} us per request, all threads"
+          f" ({', '.join(f'{comm} {1e3 * t:.0f} ms' for comm, t in sorted(on.items()))})")
+    print(f"  off a CPU: {1e6 * total_off / requests:8.1f} us per request, summed over threads, by reason:")
+    for (comm, reason), seconds in sorted(off.items(), key=lambda item: -item[1])[:8]:
+        print(f"    {100 * seconds / total_off:5.1f}%  {comm:<16} {reason}")
+    return 0
+
+
+def main(argv):
+    if len(argv) == 7 and argv[1] == "flame":
+        return flame(*argv[2:])
+    if len(argv) == 4 and argv[1] == "stat":
+        return stat(argv[2], argv[3])
+    if len(argv) == 4 and argv[1] == "syscalls":
+        return syscalls(argv[2], argv[3])
+    if len(argv) == 5 and argv[1] == "offcpu":
+        return offcpu(argv[2], int(argv[3]), argv[4])
+    fail("usage: perfreport.py flame DIR ROOT FOCUS TEMPLATE BINARY | stat CSV CALLS"
+         " | syscalls TRACE REQUESTS | offcpu DIR SERVER-PID REQUESTS")
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
