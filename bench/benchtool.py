@@ -22,6 +22,8 @@ Every time figure is a median with its confidence interval, and every
 difference comes with a p-value, as benchstat prints them (benchstats.py).
 Only figures measured in this one run are compared with each other.
 """
+import contextlib
+import io
 import json
 import math
 import os
@@ -134,7 +136,12 @@ def benchcmp(outdir, specs):
         paths.append(path)
         print(f"{label}: {binary}")
     print(f"{count} runs each, BENCHTIME={benchtime}, in a random order every round\n")
-    print_benchstat([label for label, _ in columns], runs)
+    table = io.StringIO()
+    with contextlib.redirect_stdout(table):
+        print_benchstat([label for label, _ in columns], runs)
+    print(table.getvalue(), end="")
+    with open(os.path.join(outdir, "benchstat.txt"), "w") as file:
+        file.write(table.getvalue())
     if len(paths) != 2:
         return 0
     print("compare.py (Time and CPU deltas; the U Test rows give p-values):")

@@ -3,7 +3,8 @@
  *
  * Each stages/NN-name/hi.c defines these three functions and nothing
  * else is different between stages. The server, the tests, the
- * benchmarks and the profiles all link against one stage's hi.c.
+ * benchmarks and the profiles all link against one stage's hi.c. Their
+ * contracts are here, once; each stage's comments say how it keeps them.
  */
 #ifndef HI_H
 #define HI_H
@@ -14,8 +15,10 @@
  * to stderr. Called once, before any request. */
 int hi_init(void);
 
-/* Answers GET /hi. query is the raw query string, or NULL when the URL had
- * none. Sends exactly one response to writer. Safe to call from many
+/* Answers GET /hi: sends exactly one response to writer. A valid color
+ * gets the welcome page (200) with the next visitor number; any other gets
+ * 400 and takes no number; 500 only if memory runs out. query is the raw
+ * query string, or NULL when the URL had none. Safe to call from many
  * threads at once - except where a stage's lesson is that it is not. */
 void hi_handle(struct response_writer *writer, const char *query);
 

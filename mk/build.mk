@@ -36,7 +36,7 @@ TEST_SOURCES := $(wildcard tests/check_*.c) tests/http_client.c tests/server_pro
                 tests/visitors.c tests/robust.c
 RACE_SOURCES := tests/race.c tests/visitors.c tests/http_client.c tests/server_process.c
 
-# What the suite is told about the unit it checks (tests/check_hi.c).
+# What the suite is told about the unit it checks (tests/check_suite.h).
 suite_flags = -DSTAGE=$(call unit_stage,$(1)) -DSUITE_NAME='"$(call unit_name,$(1))"' \
               -DSTAGE_RACE_FREE=$(if $(filter race-free,$(call unit_expects,$(1))),1,0)
 
@@ -130,8 +130,8 @@ test: test-build $(addsuffix -test,$(TESTED_UNITS)) $$(TESTED_EXTRAS)
 # finds a race, the harm that race does in a build without it (tests/race.c).
 race: $(call per_unit,race)
 %-race: $(OUT)/%/race $(OUT)/%/race-plain
-	@echo "=== $(call unit_name,$*) under ThreadSanitizer: 4 threads call the handler at once ==="
-	@status=0; $(OUT)/$*/race || status=$$?; \
+	@{ echo "=== $(call unit_name,$*) under ThreadSanitizer: 4 threads call the handler at once ==="; \
+	status=0; $(OUT)/$*/race || status=$$?; \
 	case $$status in \
 	0) echo "PASS: no data race in $(call unit_name,$*)";; \
 	66) echo "FAIL: $(call unit_name,$*): ThreadSanitizer reported a data race (exit status 66)"; \
@@ -139,7 +139,7 @@ race: $(call per_unit,race)
 	    $(OUT)/$*/race-plain --until-wrong 20 || true; exit 1;; \
 	1) echo "FAIL: $(call unit_name,$*): visitor numbers were wrong (exit status 1)"; exit 1;; \
 	*) echo "FAIL: $(call unit_name,$*): the race test could not run (exit status $$status)"; exit 1;; \
-	esac
+	esac; } 2>&1 | tee $(OUT)/$*/race.txt
 
 # diff N=3 (or make stage3 diff): the lesson of stage N, as a diff. The
 # workspace's (make work diff) is in mk/work.mk.

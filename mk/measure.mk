@@ -136,5 +136,5 @@ pgo: $(call per_unit,pgo)
 	$(CC) -o $$pgo/bench-plain $$objects $$pgo/obj/alloc_count_none.o $(LIBS) || exit 1; \
 	bench/instr.py run $$pgo/bench-plain $$pgo/instr >$$pgo/instr/instr.txt || { cat $$pgo/instr/instr.txt; exit 1; }; \
 	echo "=== $(call unit_name,$*): $(OPTIMIZE) (old) against $(OPTIMIZE) with PGO (new)"; \
-	bench/instr.py totals "$(OPTIMIZE)=$(OUT)/$*/instr" "$(OPTIMIZE) with PGO=$$pgo/instr"; \
+	bench/instr.py totals "$(OPTIMIZE)=$(OUT)/$*/instr" "$(OPTIMIZE) with PGO=$$pgo/instr" | tee $$pgo/report.txt; \
 	bench/benchtool.py benchcmp $$pgo/benchcmp "$(OPTIMIZE)=$(OUT)/$*/bench" "$(OPTIMIZE) with PGO=$$pgo/bench"

@@ -19,27 +19,30 @@ FLAME_TEMPLATE := js/node_modules/d3-flame-graph/dist/templates/d3-flamegraph-ba
 .PHONY: flame flame-server stat syscalls offcpu dhat annotate optinfo nagle perf-smoke
 flame: $(call per_unit,flame)
 %-flame: $(OUT)/%/bench-plain $(JS_READY) | deps-perf
-	@profiles/perf.sh flame $< $(call perf_dir,$*,flame)
+	@mkdir -p $(call perf_dir,$*,flame) && profiles/perf.sh flame $< $(call perf_dir,$*,flame) | tee $(call perf_dir,$*,flame)/report.txt
 
 flame-server: $(call per_unit,flame-server)
 %-flame-server: $(OUT)/%/server $(JS_READY) | deps-perf deps-bench
-	@profiles/perf.sh flame-server $< $(call perf_dir,$*,flame-server)
+	@mkdir -p $(call perf_dir,$*,flame-server) && profiles/perf.sh flame-server $< $(call perf_dir,$*,flame-server) \
+	  | tee $(call perf_dir,$*,flame-server)/report.txt
 
 stat: $(call per_unit,stat)
 %-stat: $(OUT)/%/bench-plain | deps-perf
-	@profiles/perf.sh stat $< $(call perf_dir,$*,stat)
+	@mkdir -p $(call perf_dir,$*,stat) && profiles/perf.sh stat $< $(call perf_dir,$*,stat) | tee $(call perf_dir,$*,stat)/report.txt
 
 syscalls: $(call per_unit,syscalls)
 %-syscalls: $(OUT)/%/server | deps-perf deps-bench
-	@profiles/perf.sh syscalls $< $(call perf_dir,$*,syscalls)
+	@mkdir -p $(call perf_dir,$*,syscalls) && profiles/perf.sh syscalls $< $(call perf_dir,$*,syscalls) \
+	  | tee $(call perf_dir,$*,syscalls)/report.txt
 
 offcpu: $(call per_unit,offcpu)
 %-offcpu: $(OUT)/%/server | deps-perf deps-bench
-	@profiles/perf.sh offcpu $< $(call perf_dir,$*,offcpu)
+	@mkdir -p $(call perf_dir,$*,offcpu) && profiles/perf.sh offcpu $< $(call perf_dir,$*,offcpu) \
+	  | tee $(call perf_dir,$*,offcpu)/report.txt
 
 dhat: $(call per_unit,dhat)
 %-dhat: $(OUT)/%/bench-plain | deps-perf
-	@profiles/dhat.py $< $(call perf_dir,$*,dhat)
+	@mkdir -p $(call perf_dir,$*,dhat) && profiles/dhat.py $< $(call perf_dir,$*,dhat) | tee $(call perf_dir,$*,dhat)/report.txt
 
 annotate: $(call per_unit,annotate)
 %-annotate: $(OUT)/%/bench-plain | deps-perf
@@ -64,9 +67,10 @@ nagle: $(OUT)/nagle/server $(OUT)/stage$(LAST_STAGE)/server | deps-bench
 	  WRK_THREADS=1 WRK_CONNECTIONS=1 DURATION=$(or $(DURATION),3s) bench/load.sh $$server \
 	    >$(OUT)/nagle/$$(basename $$(dirname $$server)).txt || { cat $(OUT)/nagle/*.txt; exit 1; }; \
 	done
-	@printf '%-44s %s\n' "headers and body in two writes, Nagle on:" "$$(tail -n 1 $(OUT)/nagle/nagle.txt)" \
-	  "the whole response in one write:" "$$(tail -n 1 $(OUT)/nagle/stage$(LAST_STAGE).txt)"
-	@echo "(the second write waits for the client's delayed ACK of the first, about 40 ms on Linux)"
+	@{ printf '%-44s %s\n' "headers and body in two writes, Nagle on:" "$$(tail -n 1 $(OUT)/nagle/nagle.txt)" \
+	  "the whole response in one write:" "$$(tail -n 1 $(OUT)/nagle/stage$(LAST_STAGE).txt)"; \
+	  echo "(the second write waits for the client's delayed ACK of the first, about 40 ms on Linux)"; } \
+	  | tee $(OUT)/nagle/report.txt
 
 # ============================ Smoke run inside `make test` ====================
 # Every tool above once, briefly, each checked for what it must show; where

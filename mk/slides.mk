@@ -20,24 +20,50 @@ $(JS_READY): js/package.json js/package-lock.json | deps-slides
 
 # What the deck shows, made only when missing (order-only): a stale
 # picture is still a real measurement, and redoing them all takes
-# minutes. `rm -rf out/compare out/stage*/profiles` to start afresh.
-SLIDES_INPUTS := $(OUT)/compare/compare.json \
+# minutes. `rm -rf out/compare out/stage*/profiles out/stage*/perf` to
+# start afresh. A measurement that cannot be taken here (perf not allowed,
+# say) leaves the deck with the reference copy, which says so on its slide.
+SLIDES_INPUTS := $(OUT)/compare/compare.json $(OUT)/benchcmp/stage1-vs-stage2/benchstat.txt \
   $(foreach n,1 2,$(OUT)/stage$(n)/profiles/cpu-slide.png) $(OUT)/stage1/profiles/mem-slide.png \
   $(foreach n,4 5,$(OUT)/stage$(n)/profiles/block-slide.png) $(OUT)/stage$(LAST_STAGE)/profiles/server-slide.png \
-  $(OUT)/stage3/profiles/cover/summary.txt
+  $(OUT)/stage3/profiles/cover/summary.txt $(OUT)/stage1/race.txt $(OUT)/stage1/perf/flame/flame.png \
+  $(OUT)/stage$(LAST_STAGE)/perf/flame-server/flame.png $(OUT)/stage1/perf/dhat/report.txt \
+  $(OUT)/stage4/block-check/report.txt $(OUT)/stage$(LAST_STAGE)/perf/syscalls/report.txt \
+  $(OUT)/stage$(LAST_STAGE)/perf/offcpu/report.txt $(OUT)/nagle/report.txt \
+  $(OUT)/stage$(LAST_STAGE)/pgo/report.txt
 
 $(OUT)/compare/compare.json:
-	$(MAKE) --no-print-directory compare
+	-$(MAKE) --no-print-directory compare
+$(OUT)/benchcmp/stage1-vs-stage2/benchstat.txt:
+	-$(MAKE) --no-print-directory benchcmp OLD=1 NEW=2
 $(OUT)/%/profiles/cpu-slide.png:
-	$(MAKE) --no-print-directory $*-profile
+	-$(MAKE) --no-print-directory $*-profile
 $(OUT)/%/profiles/mem-slide.png:
-	$(MAKE) --no-print-directory $*-memprofile
+	-$(MAKE) --no-print-directory $*-memprofile
 $(OUT)/%/profiles/block-slide.png:
-	$(MAKE) --no-print-directory $*-blockprofile
+	-$(MAKE) --no-print-directory $*-blockprofile
 $(OUT)/%/profiles/server-slide.png:
-	$(MAKE) --no-print-directory $*-profile-server
+	-$(MAKE) --no-print-directory $*-profile-server
 $(OUT)/%/profiles/cover/summary.txt:
-	$(MAKE) --no-print-directory $*-cover
+	-$(MAKE) --no-print-directory $*-cover
+$(OUT)/%/race.txt:
+	-$(MAKE) --no-print-directory $*-race
+$(OUT)/%/perf/flame/flame.png:
+	-$(MAKE) --no-print-directory $*-flame
+$(OUT)/%/perf/flame-server/flame.png:
+	-$(MAKE) --no-print-directory $*-flame-server
+$(OUT)/%/perf/dhat/report.txt:
+	-$(MAKE) --no-print-directory $*-dhat
+$(OUT)/%/block-check/report.txt:
+	-$(MAKE) --no-print-directory $*-blockprofile-check
+$(OUT)/%/perf/syscalls/report.txt:
+	-$(MAKE) --no-print-directory $*-syscalls
+$(OUT)/%/perf/offcpu/report.txt:
+	-$(MAKE) --no-print-directory $*-offcpu
+$(OUT)/nagle/report.txt:
+	-$(MAKE) --no-print-directory nagle
+$(OUT)/%/pgo/report.txt:
+	-$(MAKE) --no-print-directory $*-pgo
 
 .PHONY: slides slides-test
 slides: $(JS_READY) | $(SLIDES_INPUTS)
@@ -52,3 +78,22 @@ slides-test: $(JS_READY)
 	@tests/slides_test.sh $(OUT)/slides-test/index.html $(OUT)/slides-test $(OUT)/skipped/slides-test.txt
 
 TEST_EXTRAS += slides-test
+
+# make reference (for maintainers): every measurement the deck and the
+# README show, taken afresh in one run on an otherwise idle machine, then
+# copied into slides/reference/ by slides/build.py. Commit the result.
+.PHONY: reference
+reference: $(JS_READY)
+	rm -rf $(SLIDES_INPUTS) $(OUT)/stage$(LAST_STAGE)/bench.txt
+	$(MAKE) --no-print-directory $(SLIDES_INPUTS)
+	$(MAKE) --no-print-directory stage$(LAST_STAGE)-bench | tee $(OUT)/stage$(LAST_STAGE)/bench.txt
+	OUT=$(OUT) slides/build.py --refresh-reference
+
+# The checker checked: a deck with a deliberately overlong caption, an
+# oversized diff and a shrunken call graph must fail, naming each slide.
+.PHONY: slides-fixture-test
+slides-fixture-test: $(JS_READY)
+	@echo "--- slides: the checker fails on a deliberately bad deck"
+	@tests/slides-fixture/selftest.sh $(OUT)/slides-fixture $(OUT)/skipped/slides-fixture.txt
+
+TEST_EXTRAS += slides-fixture-test

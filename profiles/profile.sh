@@ -16,6 +16,7 @@ kind=${1:?usage: profile.sh cpu|mem|block|server BINARY OUTDIR}
 binary=${2:?binary}
 outdir=${3:?outdir}
 benchtime=${BENCHTIME:-2s}
+here=$(cd "$(dirname "$0")" && pwd)
 
 need() {
     command -v "$1" >/dev/null || { echo "profile: $1 is not installed; run: make deps ($2)" >&2; exit 1; }
@@ -41,28 +42,12 @@ pprof_report() {
         exit 1
     fi
     google-pprof --dot --nodecount=40 "$@" "$binary" "$profile" 2>/dev/null | dot -Tpng -o "$outdir/$name.png"
-    google-pprof --dot --nodecount=20 "$@" "$binary" "$profile" 2>/dev/null | without_entry_frames \
-        | dot -Tpng -o "$outdir/$name-slide.png"
+    # The slides' version: pruned and relettered to be read on a projector
+    # (profiles/slidegraph.py says how).
+    google-pprof --dot --nodecount=26 "$@" "$binary" "$profile" 2>/dev/null | "$here/slidegraph.py" \
+        | dot -Tpng -Gdpi=80 -o "$outdir/$name-slide.png"
     written+=("$outdir/$name-top.txt" "$outdir/$name-top-cum.txt" "$outdir/$name.png"
               "$outdir/$name-slide.png")
-}
-
-# The slides' version of a graph: fewer boxes, and without the chain of
-# frames every sample passes through on its way down (_start, main, the
-# harness's loop, a thread's start routine). That chain says nothing about
-# the handler, yet takes half the picture's height, and so shrinks the
-# boxes that matter. Reads pprof's dot on stdin; nodes are declared before
-# the edges, so an edge is dropped when either end was.
-without_entry_frames() {
-    awk -v entry='^(_start|__libc_start_main_impl|__libc_start_call_main|main|bench_main|measure|run_n|clone3|start_thread|parallel_worker)$' '
-        /^N[0-9]+ \[label="/ {
-            name = $0
-            sub(/^N[0-9]+ \[label="/, "", name)
-            sub(/\\n.*/, "", name)
-            if (name ~ entry) { dropped[$1] = 1; next }
-        }
-        /^N[0-9]+ -> N[0-9]+ / && ($1 in dropped || $3 in dropped) { next }
-        { print }'
 }
 
 # samples FILE : the N of "Total: N samples" (or MB) in a pprof text report.
@@ -163,7 +148,7 @@ server)
     need wrk wrk
     rm -f "$outdir/server.prof"
     CPUPROFILE="$outdir/server.prof" CPUPROFILE_FREQUENCY=${CPUPROFILE_FREQUENCY:-1000} \
-        DURATION=${DURATION:-5s} "$(dirname "$0")/../bench/load.sh" "$binary" | tail -1
+        DURATION=${DURATION:-5s} "$here/../bench/load.sh" "$binary" | tail -1
     [ -s "$outdir/server.prof" ] || { echo "profile: the server wrote no profile (did it stop cleanly?)" >&2; exit 1; }
     pprof_report server "$outdir/server.prof"
     ;;

@@ -5,10 +5,14 @@ slides.md is ordinary pandoc Markdown with a few placeholders that pull in
 what the attendee measured on their own machine:
 
   {{image:NAME}}        a picture, e.g. stage1-cpu (see ASSETS below)
-  {{text:NAME}}         the first lines of a text report, as a code block
-  {{diff:N}}            diff -u of stage N-1's hi.c against stage N's
+  {{text:NAME}}         a text report, as a code block ({{text:NAME:20}}: its
+                        first 20 lines; {{text:NAME:/RE/}}: the lines matching RE)
+  {{diff:N}}            what stage N changed in hi.c, code only: hunks that
+                        change nothing but comments are left out
+  {{diff:N:1/2}}        the first half of it (the hunks split in two), for
+                        a change too long for one slide
   {{compare-table}}     the table `make compare` wrote
-  {{delta:A:B}}         stage A -> stage B, from that table
+  {{delta:A:B}}         stage A -> stage B, from that table, with p-values
 
 Each asset is taken from the attendee's own output when it exists and from
 slides/reference/ (measured when the workbook was built) otherwise; every
@@ -21,6 +25,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 REFERENCE = os.path.join(ROOT, "slides", "reference")
@@ -45,15 +50,24 @@ ASSETS = {
     "stage4-block.png": f"{OUT}/stage4/profiles/block-slide.png",
     "stage5-block.png": f"{OUT}/stage5/profiles/block-slide.png",
     "server.png": f"{OUT}/stage{LAST}/profiles/server-slide.png",
+    "stage1-flame.png": f"{OUT}/stage1/perf/flame/flame.png",
+    "server-flame.png": f"{OUT}/stage{LAST}/perf/flame-server/flame.png",
     "compare.png": f"{OUT}/compare/compare.png",
     "stage1-cpu-top.txt": f"{OUT}/stage1/profiles/cpu-top.txt",
-    "stage2-cpu-top.txt": f"{OUT}/stage2/profiles/cpu-top.txt",
     "stage1-mem-top.txt": f"{OUT}/stage1/profiles/mem-top.txt",
-    "stage4-block-top.txt": f"{OUT}/stage4/profiles/block-top.txt",
-    "server-top.txt": f"{OUT}/stage{LAST}/profiles/server-top.txt",
+    "stage1-race.txt": f"{OUT}/stage1/race.txt",
+    "stage1-dhat.txt": f"{OUT}/stage1/perf/dhat/report.txt",
+    "stage4-block-check.txt": f"{OUT}/stage4/block-check/report.txt",
+    "benchcmp-1-2.txt": f"{OUT}/benchcmp/stage1-vs-stage2/benchstat.txt",
+    "syscalls.txt": f"{OUT}/stage{LAST}/perf/syscalls/report.txt",
+    "offcpu.txt": f"{OUT}/stage{LAST}/perf/offcpu/report.txt",
+    "nagle.txt": f"{OUT}/nagle/report.txt",
+    "pgo.txt": f"{OUT}/stage{LAST}/pgo/report.txt",
     "compare.json": f"{OUT}/compare/compare.json",
     "stage3-cover.txt": f"{OUT}/stage3/profiles/cover/summary.txt",
     "compare.md": f"{OUT}/compare/compare.md",
+    "bench.txt": f"{OUT}/stage{LAST}/bench.txt",
+    "instr.txt": f"{OUT}/stage{LAST}/instr/instr.txt",
 }
 
 
@@ -88,22 +102,98 @@ def image(name, outdir):
     return f"![](img/{name}.png){{.callgraph}}\n\n{source_note(measured)}"
 
 
-def text(name, lines=14):
-    """Returns the first lines of text report name as a code block."""
+def text(name, selection="14"):
+    """Returns a text report as a code block: its first lines (selection
+    "14"), or the lines that match a regular expression ("/RE/")."""
     path, measured = asset(name + ".txt")
     with open(path) as file:
-        head = "".join(file.readlines()[:lines]).rstrip()
-    return f"```\n{head}\n```\n\n{source_note(measured)}"
+        lines = file.readlines()
+    if selection.startswith("/") and selection.endswith("/"):
+        lines = [line for line in lines if re.search(selection[1:-1], line)]
+    else:
+        lines = lines[:int(selection)]
+    return f"```\n{''.join(lines).rstrip()}\n```\n\n{source_note(measured)}"
 
 
-def diff(number):
-    """Returns stage number's hi.c diff against the stage before it."""
-    old = os.path.join("stages", STAGES[number - 2], "hi.c")
-    new = os.path.join("stages", STAGES[number - 1], "hi.c")
-    done = subprocess.run(["diff", "-U2", old, new], cwd=ROOT, capture_output=True, text=True)
-    # The whole diff, the rewritten header comment included: that comment
-    # is the stage's own explanation of its change.
-    return f"```diff\n{done.stdout.rstrip()}\n```"
+def is_comment_line(line):
+    """Returns 1 for a C line that holds only a comment or nothing."""
+    code = line.strip()
+    return code == "" or code.startswith(("/*", "*", "*/", "//"))
+
+
+def without_header(path):
+    """Returns the lines of a stage's hi.c without its header comment,
+    which differs between stages only in the stage's title."""
+    with open(os.path.join(ROOT, path)) as file:
+        lines = file.read().splitlines(keepends=True)
+    end = next((i for i, line in enumerate(lines) if line.startswith(" */")), -1)
+    return lines[end + 1:] if lines and lines[0].startswith("/*") else lines
+
+
+def diff_hunks(number):
+    """Returns the hunks of stage number's hi.c diff against the stage
+    before it that change code, each a list of lines: the header comment
+    is left out, and so is a hunk that only rewords comments, so the slide
+    starts with the code change. A run of more than 8 removed lines is
+    collapsed to its first two and a count."""
+    with tempfile.TemporaryDirectory() as scratch:
+        paths = []
+        for index, folder in enumerate((STAGES[number - 2], STAGES[number - 1])):
+            paths.append(os.path.join(scratch, f"{index}.c"))
+            with open(paths[-1], "w") as file:
+                file.writelines(without_header(os.path.join("stages", folder, "hi.c")))
+        done = subprocess.run(["diff", "-U2", "--label", f"stage {number - 1}", "--label",
+                               f"stage {number}", *paths], capture_output=True, text=True)
+    hunks = []
+    for line in done.stdout.splitlines()[2:]:
+        if line.startswith("@@"):
+            hunks.append([])
+        hunks[-1].append(line)
+    hunks = [hunk for hunk in hunks
+             if not all(is_comment_line(line[1:]) for line in hunk[1:] if line[:1] in "+-")]
+    return [collapse_removals(hunk) for hunk in hunks]
+
+
+def collapse_removals(hunk):
+    """Returns hunk with each run of more than 8 removed lines shortened to
+    its first two lines and a note of how many more there were."""
+    result, run = [], []
+    for line in hunk + [""]:
+        if line.startswith("-"):
+            run.append(line)
+            continue
+        if len(run) > 8:
+            result += run[:2] + [f"-   ... and {len(run) - 2} more lines removed"]
+        else:
+            result += run
+        run = []
+        result.append(line)
+    return result[:-1]
+
+
+def diff(argument):
+    """Returns a diff slide's code block: stage N's change ("N"), some of
+    its hunks ("N:hunks=1,2": the first and second that change code), or
+    part P of Q ("N:P/Q": the hunks shared out in order, so that no part
+    is much longer than the others)."""
+    number, _, selection = argument.partition(":")
+    hunks = diff_hunks(int(number))
+    if selection.startswith("hunks="):
+        hunks = [hunks[int(i) - 1] for i in selection[len("hunks="):].split(",")]
+    elif selection:
+        index, parts = (int(x) for x in selection.split("/"))
+        target = sum(len(h) for h in hunks) / parts
+        groups, current = [], []
+        for hunk in hunks:
+            if current and sum(len(h) for h in current) + len(hunk) / 2 > target \
+                    and len(groups) < parts - 1:
+                groups.append(current)
+                current = []
+            current.append(hunk)
+        groups.append(current)
+        hunks = groups[index - 1] if index <= len(groups) else []
+    body = "\n".join(line for hunk in hunks for line in hunk)
+    return f"```diff\n{body}\n```"
 
 
 def compare_rows():
@@ -121,15 +211,28 @@ def compare_table():
 
 
 def delta(a, b):
-    """Returns a small before/after table of stages a and b, from compare.json."""
+    """Returns a before/after table of stages a and b from compare.json:
+    medians with their 95% confidence intervals, and benchstat's delta
+    with its p-value where b follows a."""
     rows, measured = compare_rows()
     old, new = rows[a - 1], rows[b - 1]
-    return (f"| | stage {a} | stage {b} | |\n|---|---:|---:|---:|\n"
-            f"| BenchmarkHi ns/op | {old['ns']:.0f} | {new['ns']:.0f} | {old['ns'] / new['ns']:.1f}x faster |\n"
+
+    def change(key):
+        if b != a + 1 or key + "_p" not in new:
+            return ""
+        return f"{new[key + '_delta']} (p={new[key + '_p']:.3f})"
+
+    instructions = 100 * (new["instructions"] / old["instructions"] - 1)
+    return (f"| | stage {a} | stage {b} | delta |\n|---|---:|---:|---:|\n"
+            f"| BenchmarkHi ns/op | {old['ns']:.0f} ± {old['ns_pct']} | {new['ns']:.0f} ± {new['ns_pct']} "
+            f"| {change('ns')} |\n"
+            f"| instructions/op | {old['instructions']:.0f} | {new['instructions']:.0f} "
+            f"| {instructions:+.1f}% (exact) |\n"
             f"| B/op | {old['bytes']:.0f} | {new['bytes']:.0f} | |\n"
             f"| allocs/op | {old['allocs']:.0f} | {new['allocs']:.0f} | |\n"
-            f"| BenchmarkHiParallel ns/op | {old['parallel']:.0f} | {new['parallel']:.0f} | "
-            f"{old['parallel'] / new['parallel']:.1f}x |\n\n{source_note(measured)}")
+            f"| BenchmarkHiParallel ns/op | {old['parallel']:.0f} ± {old['parallel_pct']} | "
+            f"{new['parallel']:.0f} ± {new['parallel_pct']} | {change('parallel')} |\n\n"
+            f"{source_note(measured)}")
 
 
 def expand(markdown, outdir):
@@ -140,9 +243,10 @@ def expand(markdown, outdir):
         if kind == "image":
             return image(argument, outdir)
         if kind == "text":
-            return text(argument)
+            name, _, selection = argument.partition(":")
+            return text(name, selection or "14")
         if kind == "diff":
-            return diff(int(argument))
+            return diff(argument)
         if kind == "compare-table":
             return compare_table()
         if kind == "delta":
@@ -152,10 +256,24 @@ def expand(markdown, outdir):
     return re.sub(r"\{\{([a-z-]+(?::[^}]*)?)\}\}", replace, markdown)
 
 
+def refresh_reference():
+    """Copies every asset this machine measured into slides/reference/,
+    with the date, for `make reference`. Returns the exit status."""
+    missing = [own for own in ASSETS.values() if not os.path.exists(os.path.join(ROOT, own))]
+    if missing:
+        fail("not measured yet: " + ", ".join(missing))
+    for name, own in ASSETS.items():
+        shutil.copy(os.path.join(ROOT, own), os.path.join(REFERENCE, name))
+    print(f"copied {len(ASSETS)} measurements into {REFERENCE}")
+    return 0
+
+
 def main(argv):
     """Builds the deck into argv[1]. Returns the exit status."""
+    if argv[1:] == ["--refresh-reference"]:
+        return refresh_reference()
     if len(argv) != 2:
-        fail("usage: build.py OUTDIR")
+        fail("usage: build.py OUTDIR | --refresh-reference")
     outdir = os.path.abspath(argv[1])
     reveal = os.path.join(ROOT, "js", "node_modules", "reveal.js")
     if not os.path.exists(os.path.join(reveal, "dist", "reveal.js")):

@@ -16,7 +16,8 @@
 
 /* ============================ Sending ==================================== */
 
-/* See http_client.h. Returns a connected socket, or -1. */
+/* Returns a socket connected to 127.0.0.1:port with 10 s send and receive
+ * timeouts, or -1. */
 int http_connect(int port)
 {
     struct sockaddr_in address = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
@@ -35,7 +36,7 @@ int http_connect(int port)
     return fd;
 }
 
-/* See http_client.h. Returns 0 once every byte is sent, or -1. */
+/* Sends length bytes of request on fd. Returns 0, or -1. */
 int http_send(int fd, const char *request, size_t length)
 {
     while (length > 0) {
@@ -53,6 +54,8 @@ int http_send(int fd, const char *request, size_t length)
 
 /* ============================ Reading ==================================== */
 
+/* Returns a pointer to the value of header name in response (the text
+ * after "Name: ", ending at "\r\n"), or NULL. Sets *length to its length. */
 const char *http_header(const struct http_response *response, const char *name,
                         size_t *length)
 {
@@ -94,7 +97,8 @@ static long content_length(const struct http_response *response)
     return end == value + length && number >= 0 ? number : -1;
 }
 
-/* See http_client.h. Returns 0 for one whole, well-formed response. */
+/* Reads one response (headers and Content-Length bytes of body) from fd.
+ * Returns 0, or -1 on a timeout, a closed connection or malformed bytes. */
 int http_read_response(int fd, struct http_response *response)
 {
     long body_length = -1;
@@ -134,7 +138,8 @@ int http_read_response(int fd, struct http_response *response)
 
 /* ============================ One whole GET ============================== */
 
-/* See http_client.h. Returns 0 with the response, or -1. */
+/* Connects, sends "GET target HTTP/1.1" and reads the response into
+ * response. Returns 0, or -1. */
 int http_get(int port, const char *target, struct http_response *response)
 {
     char request[8192];

@@ -20,7 +20,7 @@
 
 /* ============================ Starting =================================== */
 
-/* See server_process.h. Returns milliseconds on a monotonic clock. */
+/* Returns milliseconds on a monotonic clock, for the tests' deadlines. */
 long long monotonic_ms(void)
 {
     struct timespec t;
@@ -55,8 +55,9 @@ static int read_line(int fd, char *line, size_t size, int seconds)
     return -1;
 }
 
-/* See server_process.h. Returns 0 once the server said where it listens;
- * -1 when it could not be started or did not say so in time. */
+/* Starts binary with PORT=port_text and waits up to 20 s for its first
+ * line on stdout. Returns 0 when it printed "listening on ...", else -1
+ * (the process is then reaped; first_line and stderr_path tell why). */
 int server_start(struct server_process *server, const char *binary, const char *port_text)
 {
     const char *temporary = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
@@ -122,8 +123,8 @@ fail:
 
 /* ============================ Stopping =================================== */
 
-/* See server_process.h. Returns the exit status (128 + signal when killed
- * by one), or -1 when it did not end within seconds and was killed. */
+/* Waits up to seconds for the process to exit by itself. Returns as
+ * server_stop() does. */
 int server_wait(struct server_process *server, int seconds)
 {
     long long deadline = monotonic_ms() + seconds * 1000LL;
@@ -150,7 +151,9 @@ int server_wait(struct server_process *server, int seconds)
     return 128 + WTERMSIG(status);
 }
 
-/* See server_process.h. Returns what server_wait() returns. */
+/* Sends signal_number and waits up to 20 s for the exit. Returns the exit
+ * status (0-255), 128+N when killed by signal N, or -1 on a timeout (the
+ * process is then killed). */
 int server_stop(struct server_process *server, int signal_number)
 {
     if (server->pid <= 0)
@@ -180,15 +183,16 @@ static char *read_file(const char *path)
     return text;
 }
 
-/* See server_process.h. Returns what the server wrote to stderr (the
+/* Returns a malloc'ed copy of everything the server wrote to stderr (the
  * caller frees it), or NULL. */
 char *server_stderr(const struct server_process *server)
 {
     return read_file(server->stderr_path);
 }
 
-/* See server_process.h. Returns the program's exit status, or -1 when it
- * could not be run or outlived seconds; *output gets what it printed. */
+/* Runs binary to completion (at most seconds), its stdout and stderr both
+ * going to a new file. Returns its exit status as server_wait() does and
+ * sets *output to a malloc'ed copy of what it printed. */
 int run_program(const char *binary, int seconds, char **output)
 {
     char *const arguments[] = { (char *)binary, NULL };
@@ -196,8 +200,8 @@ int run_program(const char *binary, int seconds, char **output)
     return run_program_with(binary, arguments, seconds, output);
 }
 
-/* See server_process.h. Returns the program's exit status, or -1 when it
- * could not be run or outlived seconds; *output gets what it printed. */
+/* The same with arguments (arguments[0] is the program's name, and a NULL
+ * ends them). */
 int run_program_with(const char *binary, char *const arguments[], int seconds, char **output)
 {
     const char *temporary = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";

@@ -14,7 +14,8 @@
 
 /* ============================ Pages ====================================== */
 
-/* See visitors.h. Returns the page's length. */
+/* The exact 200 body the contract requires for color and visitor. Returns
+ * its length, writing at most size bytes into page. */
 int expected_page(char *page, size_t size, const char *color, unsigned long visitor)
 {
     return snprintf(page, size,
@@ -22,8 +23,8 @@ int expected_page(char *page, size_t size, const char *color, unsigned long visi
                     color, visitor);
 }
 
-/* See visitors.h. Returns the visitor number, or 0 if body is not exactly
- * a welcome page for color. */
+/* Returns the visitor number in a welcome page, or 0 when body (length
+ * bytes) is not exactly a welcome page for color. */
 unsigned long visitor_in_page(const char *body, size_t length, const char *color)
 {
     static const char marker[] = "You are visitor number ";
@@ -52,8 +53,7 @@ static int compare_numbers(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* See visitors.h. Fills result with how numbers differ from a run of
- * consecutive visitor numbers. */
+/* Summarizes count numbers (0 marks a bad response) into result. */
 void check_numbering(const unsigned long *numbers, size_t count, struct numbering *result)
 {
     unsigned long *sorted = malloc(count * sizeof *sorted);
@@ -177,13 +177,17 @@ static int run_workers(void *(*body)(void *), int port, int threads, int request
     return result;
 }
 
-/* See visitors.h. Returns 0, or -1 if a thread could not start. */
+/* Calls the linked stage's hi_handle() from threads threads at once,
+ * requests times each, with color=red, through one recorder per thread.
+ * Stores every visitor number (0 for a bad response) in numbers, which
+ * holds threads * requests. Returns 0, or -1 if threads could not start. */
 int handle_in_parallel(int threads, int requests, unsigned long *numbers)
 {
     return run_workers(handle_worker, 0, threads, requests, numbers);
 }
 
-/* See visitors.h. Returns 0, or -1 if a client could not connect. */
+/* The same through a live server on port: clients keep-alive connections
+ * at once, requests GETs each. Returns 0, or -1 if a connection failed. */
 int fetch_in_parallel(int port, int clients, int requests, unsigned long *numbers)
 {
     return run_workers(fetch_worker, port, clients, requests, numbers);

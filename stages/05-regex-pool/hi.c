@@ -162,9 +162,7 @@ fail:
     return -1;
 }
 
-/* See hi.h. Answers one GET /hi: the welcome page for a valid color, 400
- * for any other, 500 only if memory runs out. Only a valid color takes a
- * visitor number. */
+/* The handler: its contract is in hi.h. */
 void hi_handle(struct response_writer *writer, const char *query)
 {
     char color[COLOR_MAX + 1];

@@ -1,0 +1,124 @@
+/*
+ * check_race.c - ThreadSanitizer's verdict on the visitor counter.
+ *
+ * The only tests whose expectation differs by stage. Stages 1 and 2 keep
+ * their data race on purpose (race in stages/stages.txt): ThreadSanitizer
+ * must report it, and nothing else. Race-free stages must be silent, and
+ * hand out every visitor number exactly once: under ThreadSanitizer
+ * (tests/race.c, $HI_RACE), through the live server built with it
+ * ($HI_SERVER_TSAN), and at full speed without it ($HI_RACE_PLAIN).
+ */
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "check_suite.h"
+#include "server_process.h"
+#include "visitors.h"
+
+/* Returns how many times needle occurs in text. */
+static int count_of(const char *text, const char *needle)
+{
+    int count = 0;
+
+    for (const char *at = text; at != NULL && (at = strstr(at, needle)) != NULL; at++)
+        count++;
+    return count;
+}
+
+/* Asserts what ThreadSanitizer said, given the stage. output holds what
+ * the sanitized program printed; status is how it exited. */
+static void assert_race_verdict(int status, const char *output)
+{
+    if (STAGE_IS_RACE_FREE) {
+        ck_assert_msg(!contains(output, "ThreadSanitizer"),
+                      "stage %d expects no data race (race-free in stages/stages.txt),"
+                      " but ThreadSanitizer reported one:\n%s", STAGE, output);
+        ck_assert_msg(status == 0, "stage %d expects every visitor number once, but the"
+                      " test exited with status %d:\n%s", STAGE, status, output);
+        return;
+    }
+    /* 66 is ThreadSanitizer's exit status after a report. */
+    ck_assert_msg(status == 66, "stage %d keeps its data race on purpose (race in"
+                  " stages/stages.txt), so ThreadSanitizer must report it and exit with"
+                  " status 66; the test exited with %d instead. Fixed the race? Work on a"
+                  " copy, checked against the next stage: make work FROM=%d\n%s",
+                  STAGE, status, STAGE, output);
+    ck_assert_msg(contains(output, "WARNING: ThreadSanitizer: data race"), "%s", output);
+    /* The intended race must be the only one: every report names it. */
+    ck_assert_msg(count_of(output, "WARNING: ThreadSanitizer") ==
+                  count_of(output, "Location is global 'visitor_count'"),
+                  "a report that is not about visitor_count:\n%s", output);
+}
+
+/* Direct parallel calls of the handler: deterministic. */
+START_TEST(test_race_direct_calls)
+{
+    char *output = NULL;
+    int status = run_program(required_environment("HI_RACE"), 150, &output);
+
+    assert_race_verdict(status, output);
+    if (STAGE_IS_RACE_FREE)
+        ck_assert_msg(contains(output, "every visitor number was handed out once"), "%s", output);
+    free(output);
+}
+END_TEST
+
+/* Through the live server. Several keep-alive clients at once force the
+ * handlers to overlap; one client at a time would let civetweb's own
+ * locks order them and hide the race. */
+START_TEST(test_race_live_server)
+{
+    static unsigned long numbers[4 * 200];
+    struct server_process server;
+    struct numbering result;
+    char *output;
+    int status;
+
+    ck_assert_msg(server_start(&server, required_environment("HI_SERVER_TSAN"), "0") == 0,
+                  "the ThreadSanitizer server did not start: \"%s\"", server.first_line);
+    ck_assert_int_eq(fetch_in_parallel(server.port, 4, 200, numbers), 0);
+    status = server_stop(&server, SIGTERM);
+    output = server_stderr(&server);
+    unlink(server.stderr_path);
+    assert_race_verdict(status, output);
+    free(output);
+
+    check_numbering(numbers, 4 * 200, &result);
+    ck_assert_uint_eq(result.invalid, 0);
+    if (STAGE_IS_RACE_FREE) {
+        ck_assert_uint_eq(result.duplicates, 0);
+        ck_assert_uint_eq(result.missing, 0);
+        ck_assert_uint_eq(result.lowest, 1);
+        ck_assert_uint_eq(result.highest, 4 * 200);
+    }
+}
+END_TEST
+
+/* Race-free stages, at full speed without ThreadSanitizer: round after
+ * round of parallel calls for a second, every number exactly once. */
+START_TEST(test_race_free_at_full_speed)
+{
+    static char *const arguments[] = { "race", "--until-wrong", "1", NULL };
+    char *output = NULL;
+    int status = run_program_with(required_environment("HI_RACE_PLAIN"), arguments, 60, &output);
+
+    ck_assert_msg(status == 0, "expected every round right, exit %d:\n%s", status, output);
+    ck_assert_msg(contains(output, "every round right"), "%s", output);
+    free(output);
+}
+END_TEST
+
+/* Returns the "race" test case. */
+TCase *race_tcase(void)
+{
+    TCase *tc = tcase_create("race");
+
+    tcase_set_timeout(tc, 180);
+    tcase_add_test(tc, test_race_direct_calls);
+    tcase_add_test(tc, test_race_live_server);
+    if (STAGE_IS_RACE_FREE)
+        tcase_add_test(tc, test_race_free_at_full_speed);
+    return tc;
+}

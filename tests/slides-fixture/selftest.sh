@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# tests/slides-fixture/selftest.sh OUTDIR SKIPPED-FILE - prove that
+# tests/slides_check.mjs can fail.
+#
+# Builds bad.md into OUTDIR (build.sh, the way slides/build.py builds the
+# deck) and runs the check on it, which must exit with status 1 and name
+# every slide's problem: a caption cut off at the bottom of the slide, a
+# diff that spills out of its box and under the line that follows it, and
+# a call graph shrunk past legibility. The title slide must pass. Skips,
+# saying so, when Chromium, node or playwright-core is not installed.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+outdir=${1:?usage: selftest.sh OUTDIR SKIPPED-FILE}
+skipped=${2:?skipped-file}
+mkdir -p "$outdir" "$(dirname "$skipped")"
+rm -f "$skipped"
+skip() {
+    echo "slides check self-test: SKIPPED, $1"
+    echo "slides-fixture: $1" >"$skipped"
+    exit 0
+}
+
+browser=${CHROMIUM:-}
+for candidate in /usr/lib/chromium/chromium /usr/bin/chromium; do
+    if [ -z "$browser" ] && [ -x "$candidate" ]; then browser=$candidate; fi
+done
+[ -n "$browser" ] || browser=$(command -v chromium || command -v chromium-browser || true)
+[ -n "$browser" ] || skip "Chromium is not installed"
+command -v node >/dev/null || skip "node is not installed"
+[ -f "$root/js/node_modules/playwright-core/package.json" ] || skip "playwright-core is not installed in js/node_modules"
+
+"$here/build.sh" "$outdir" >/dev/null
+status=0
+report=$(CHROMIUM=$browser timeout 120 node "$root/tests/slides_check.mjs" "$outdir/index.html" "$outdir") || status=$?
+failed=0
+fail() { echo "FAIL: slides check self-test: $1" >&2; failed=1; }
+[ "$status" = 1 ] || fail "the check exited with status $status on the fixture, not 1"
+# One pattern per deliberate fault (extended regular expressions).
+for expected in \
+    '^FAIL: slide 2 "A caption too long" .* at 1280x720: <p> "a deliberately overlong caption.* reaches [0-9]+ px past the bottom edge' \
+    '^FAIL: slide 3 "An 80-line diff" .* at 1280x720: <pre> "--- a/counter.c" and <p> "atomic_fetch_add.* are drawn over each other' \
+    '^FAIL: slide 3 "An 80-line diff" .* at 1280x720: <pre> "--- a/counter.c" does not fit vertically' \
+    '^FAIL: slide 4 "A call graph too small" .* at 1280x720: <img> img/stage1-cpu.png is drawn .*% of its natural' \
+    '^slides check: 4 slides x 2 sizes, '; do
+    grep -Eq -- "$expected" <<<"$report" || fail "no line matching: $expected"
+done
+if grep -q '^FAIL: slide 1 ' <<<"$report"; then fail "the title slide, which is fine, was reported"; fi
+if [ "$failed" != 0 ]; then
+    echo "the check said:" >&2
+    echo "$report" >&2
+    exit 1
+fi
+echo "slides check self-test: the check fails on the fixture deck as it should ($(grep -c '^FAIL' <<<"$report") problems on slides 2-4)"
