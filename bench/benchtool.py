@@ -292,9 +292,11 @@ def change(row, key):
 def write_table(outdir, rows, settings):
     """Writes and prints compare.md."""
     lines = [
-        f"Medians ± 95% confidence interval of {settings['count']} runs per stage"
+        f"Medians ± 95% confidence interval of {settings['count']}"
+        f" run{'s' if settings['count'] != 1 else ''} per stage"
         f" (BENCHTIME={settings['benchtime']}, stages in a random order each round)"
-        f" on {settings['cpus']} CPUs; server: {settings['load_count']} runs of"
+        f" on {settings['cpus']} CPUs; server: {settings['load_count']}"
+        f" run{'s' if settings['load_count'] != 1 else ''} of"
         f" wrk -t2 -c50 -d{settings['duration']} on loopback. \"~\": the runs cannot tell"
         " this stage from the one before (p > 0.05). Instructions: callgrind, exact.",
         "",

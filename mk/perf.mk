@@ -79,7 +79,7 @@ PERF_SMOKE := $(OUT)/perf-smoke
 perf_smoke_run = BENCHTIME=0.5s DURATION=1s $(1) >$(PERF_SMOKE)/$(2).txt 2>&1 \
 	|| { cat $(PERF_SMOKE)/$(2).txt; echo "FAIL: make $(2)"; exit 1; }
 perf-smoke: $(OUT)/stage1/bench-plain $(OUT)/stage$(LAST_STAGE)/bench-plain $(OUT)/stage$(LAST_STAGE)/server \
-            $(OUT)/nagle/server $(JS_READY) | deps-perf deps-bench
+            $(OUT)/nagle/server $(OUT)/stage4/bench-cpu $(CONTENTION_LIB) $(JS_READY) | deps-perf deps-bench
 	@echo "--- the C tools: dhat and optinfo; perf's flame, stat, syscalls, offcpu, annotate; nagle"
 	@rm -rf $(PERF_SMOKE) $(OUT)/skipped/perf-smoke.txt && mkdir -p $(PERF_SMOKE)
 	@$(call perf_smoke_run,profiles/dhat.py $(OUT)/stage1/bench-plain $(PERF_SMOKE)/dhat,dhat)
@@ -106,11 +106,14 @@ perf-smoke: $(OUT)/stage1/bench-plain $(OUT)/stage$(LAST_STAGE)/bench-plain $(OU
 	$(call expect_in,$(PERF_SMOKE)/offcpu.txt,civetweb-worker *poll,where the server's threads wait); \
 	$(call perf_smoke_run,SOURCE=$(call stage_dir,$(LAST_STAGE))/hi.c profiles/perf.sh annotate $(OUT)/stage$(LAST_STAGE)/bench-plain $(PERF_SMOKE)/annotate,annotate); \
 	$(call expect_in,$(PERF_SMOKE)/annotate.txt,hottest function of our own code: ,perf annotate); \
+	$(call perf_smoke_run,BENCHTIME=0.5s profiles/block_check.sh $(OUT)/stage4/bench-cpu $(CONTENTION_LIB) $(PERF_SMOKE)/block-check,block-check); \
+	$(call expect_in,$(PERF_SMOKE)/block-check.txt,^PASS: the profiler saw every lock call,the contention profiler against the kernel); \
 	for png in $(PERF_SMOKE)/flame/flame.png; do \
 	  [ ! -e $$png ] || file $$png | grep -q 'PNG image' || { echo "FAIL: $$png is not a PNG"; exit 1; }; \
 	done
 	@echo "C tools smoke run: each showed what it must (DHAT's 20 KB frame vector, the call into query.c," \
-	  "a Nagle stall, pcre2_compile widest in stage 1, one recvfrom per request, workers waiting in poll)"
+	  "a Nagle stall, pcre2_compile widest in stage 1, one recvfrom per request, workers waiting in poll," \
+	  "the contention profiler against the kernel's futex count)"
 
 TEST_EXTRAS += perf-smoke
 TEST_EXTRA_BINARIES += $(OUT)/nagle/server

@@ -83,10 +83,10 @@ record_while_loaded() {
 }
 
 # screenshot HTML PNG DEPTH: a picture of the flame graph for the slides,
-# tall enough for DEPTH frames of 18 pixels, where Chromium is installed;
+# tall enough for DEPTH frames of 16 pixels, where Chromium is installed;
 # where it is not, the HTML is the result.
 screenshot() {
-    local browser profile height=$(( 70 + 18 * (${3:-20} + 1) ))
+    local browser profile height=$(( 24 + 16 * (${3:-20} + 1) ))
     browser=$(command -v chromium || command -v chromium-browser || true)
     if [ -z "$browser" ]; then
         echo "(no PNG: Chromium is not installed; make deps installs it where it can)"
@@ -96,7 +96,7 @@ screenshot() {
     timeout 60 "$browser" --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
         --disable-background-networking --disable-component-update --disable-sync \
         --disable-dev-shm-usage --hide-scrollbars --user-data-dir="$profile" \
-        --force-device-scale-factor=1.5 --window-size=1200,$height --virtual-time-budget=5000 \
+        --force-device-scale-factor=1.5 --window-size=1000,$height --virtual-time-budget=5000 \
         --screenshot="$2" "file://$1" >/dev/null 2>&1 || true
     rm -rf "$profile"
     [ -s "$2" ] || { echo "perf: Chromium wrote no picture of $1" >&2; exit 1; }
@@ -106,7 +106,7 @@ screenshot() {
 flame_report() {
     [ -f "$template" ] || { echo "perf: no flame graph template at $template; run: make js/node_modules/.installed" >&2; exit 1; }
     python3 "$here/perfreport.py" flame "$outdir" "$1" "$2" "$template" "$binary"
-    screenshot "$outdir/flame-focus.html" "$outdir/flame.png" "$(cat "$outdir/flame-focus.depth")"
+    screenshot "$outdir/flame-picture.html" "$outdir/flame.png" "$(cat "$outdir/flame-focus.depth")"
     echo "wrote: $outdir/flame.html (all of it; click a frame to zoom), flame-focus.html, flame.png"
 }
 

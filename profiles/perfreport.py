@@ -5,7 +5,7 @@
       DIR/perf.data holds call-graph samples. Writes DIR/flame.html (the
       whole program, interactive: click a frame to zoom, search names) and
       DIR/flame-focus.html (only what ran under the function FOCUS, e.g.
-      hi_handle; "-" for everything), both offline,
+      hi_handle, or "-" for everything, kernel frames shown as one), both offline,
       from d3-flame-graph's TEMPLATE; prints the share of samples under
       ROOT and under hi_handle, and the widest frames under ROOT that are
       not the workbook's own code.
@@ -67,6 +67,16 @@ def merge_into(target, node):
         merge_into(by_name[child["n"]], child)
 
 
+def kernel_collapsed(node):
+    """Returns a copy of node in which each run of kernel frames is one
+    frame, "(kernel)": for a picture, the system call's user-space frame
+    below it says which one it was, and the kernel's own twenty frames
+    would take the height the rest needs."""
+    if node["l"] == "kernel":
+        return {"n": "(kernel)", "l": "kernel", "v": tree_total(node), "c": []}
+    return dict(node, c=[kernel_collapsed(child) for child in node["c"]])
+
+
 def depth(node):
     """Returns how many frames deep the tree goes."""
     return 1 + max((depth(child) for child in node["c"]), default=0)
@@ -97,14 +107,17 @@ def own_functions():
     return names
 
 
-def write_flame(path, template, stacks, title):
+def write_flame(path, template, stacks, title, picture=False):
     """Writes one offline flame graph from d3-flame-graph's template, as
-    perf's own flamegraph script does (the two placeholders)."""
+    perf's own flamegraph script does (the two placeholders); a picture's
+    page (for the PNG) leaves out the buttons and the details line."""
     with open(template) as file:
         page = file.read()
     options = {"colorscheme": "blue-green", "context": title}
     page = page.replace("/** @options_json **/", json.dumps(options))
     page = page.replace("/** @flamegraph_json **/", json.dumps(stacks))
+    if picture:
+        page = page.replace("</head>", "<style>#controls, #details { display: none }</style></head>", 1)
     with open(path, "w") as file:
         file.write(page)
 
@@ -120,7 +133,7 @@ def flame(directory, root_name, focus_name, template, binary):
         stacks = json.load(file)
     total = tree_total(stacks)
     root = merged_under(stacks, root_name)
-    focus = stacks if focus_name == "-" else merged_under(stacks, focus_name)
+    focus = kernel_collapsed(stacks if focus_name == "-" else merged_under(stacks, focus_name))
     under = tree_total(root)
     if total == 0 or under == 0:
         print(f"flame: no sample ran under {root_name} ({total} samples in all): the run was"
@@ -130,6 +143,7 @@ def flame(directory, root_name, focus_name, template, binary):
                 f"{binary}: every sample, {total} in all")
     write_flame(os.path.join(directory, "flame-focus.html"), template, focus,
                 f"{binary}: the {tree_total(focus)} samples under {focus_name}")
+    write_flame(os.path.join(directory, "flame-picture.html"), template, focus, "", picture=True)
     with open(os.path.join(directory, "flame-focus.depth"), "w") as file:
         file.write(f"{depth(focus)}\n")
     totals = defaultdict(int)
@@ -220,7 +234,7 @@ def syscalls(trace_path, requests):
         if per < 0.01:
             continue
         failing = ""
-        if errors[name]:
+        if errors[name] >= calls[name] / 100:
             failing = f"   FAILS {100 * errors[name] / calls[name]:.0f}% of the time"
         print(f"  {name:<14} {per:6.2f}{failing}")
     rare = sum(calls[n] for n in calls if calls[n] / requests < 0.01)

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""build.py OUTDIR - turn slides.md into an offline reveal.js deck.
+"""build.py OUTDIR [MARKDOWN] - turn slides.md (or MARKDOWN) into an offline reveal.js deck.
 
 slides.md is ordinary pandoc Markdown with a few placeholders that pull in
 what the attendee measured on their own machine:
@@ -142,7 +142,7 @@ def diff_hunks(number):
             paths.append(os.path.join(scratch, f"{index}.c"))
             with open(paths[-1], "w") as file:
                 file.writelines(without_header(os.path.join("stages", folder, "hi.c")))
-        done = subprocess.run(["diff", "-U2", "--label", f"stage {number - 1}", "--label",
+        done = subprocess.run(["diff", "-U1", "--label", f"stage {number - 1}", "--label",
                                f"stage {number}", *paths], capture_output=True, text=True)
     hunks = []
     for line in done.stdout.splitlines()[2:]:
@@ -171,28 +171,42 @@ def collapse_removals(hunk):
     return result[:-1]
 
 
+def pages(hunks, count):
+    """Returns the hunks' lines shared out into count pages of about equal
+    length, in order: a page ends at a hunk's end where one is near, else a
+    long hunk is cut at a line it leaves unchanged, and goes on under an
+    "@@ ... @@ (continued)" line."""
+    total = sum(len(hunk) for hunk in hunks)
+    size = -(-total // count)   # lines per page, rounded up
+    result, page = [], []
+    for hunk in hunks:
+        if page and len(page) + len(hunk) > size and len(result) < count - 1 \
+                and len(page) >= size // 2:
+            result.append(page)
+            page = []
+        for line in hunk:
+            if len(page) >= size and line.startswith(" ") and len(result) < count - 1:
+                result.append(page)
+                page = ["@@ ... @@ (continued)"]
+            page.append(line)
+    result.append(page)
+    return result + [[]] * (count - len(result))
+
+
 def diff(argument):
     """Returns a diff slide's code block: stage N's change ("N"), some of
     its hunks ("N:hunks=1,2": the first and second that change code), or
-    part P of Q ("N:P/Q": the hunks shared out in order, so that no part
-    is much longer than the others)."""
+    page P of Q ("N:P/Q") for a change too long for one slide."""
     number, _, selection = argument.partition(":")
     hunks = diff_hunks(int(number))
     if selection.startswith("hunks="):
-        hunks = [hunks[int(i) - 1] for i in selection[len("hunks="):].split(",")]
+        lines = [line for i in selection[len("hunks="):].split(",") for line in hunks[int(i) - 1]]
     elif selection:
-        index, parts = (int(x) for x in selection.split("/"))
-        target = sum(len(h) for h in hunks) / parts
-        groups, current = [], []
-        for hunk in hunks:
-            if current and sum(len(h) for h in current) + len(hunk) / 2 > target \
-                    and len(groups) < parts - 1:
-                groups.append(current)
-                current = []
-            current.append(hunk)
-        groups.append(current)
-        hunks = groups[index - 1] if index <= len(groups) else []
-    body = "\n".join(line for hunk in hunks for line in hunk)
+        index, count = (int(x) for x in selection.split("/"))
+        lines = pages(hunks, count)[index - 1]
+    else:
+        lines = [line for hunk in hunks for line in hunk]
+    body = "\n".join(lines)
     return f"```diff\n{body}\n```"
 
 
@@ -272,8 +286,9 @@ def main(argv):
     """Builds the deck into argv[1]. Returns the exit status."""
     if argv[1:] == ["--refresh-reference"]:
         return refresh_reference()
-    if len(argv) != 2:
-        fail("usage: build.py OUTDIR | --refresh-reference")
+    if len(argv) not in (2, 3):
+        fail("usage: build.py OUTDIR [MARKDOWN] | --refresh-reference")
+    source = os.path.abspath(argv[2]) if len(argv) == 3 else os.path.join(ROOT, "slides", "slides.md")
     outdir = os.path.abspath(argv[1])
     reveal = os.path.join(ROOT, "js", "node_modules", "reveal.js")
     if not os.path.exists(os.path.join(reveal, "dist", "reveal.js")):
@@ -285,7 +300,7 @@ def main(argv):
         target = os.path.join(outdir, "reveal.js", part)
         shutil.rmtree(target, ignore_errors=True)
         shutil.copytree(os.path.join(reveal, part), target)
-    with open(os.path.join(ROOT, "slides", "slides.md")) as file:
+    with open(source) as file:
         markdown = expand(file.read(), outdir)
     with open(os.path.join(outdir, "slides.md"), "w") as file:
         file.write(markdown)
