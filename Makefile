@@ -26,6 +26,11 @@
 # packages a target needs the first time it runs.
 
 SHELL := /bin/bash
+# One job at a time, even under make -j: measurements must not run side by
+# side. The compiles inside make test run in parallel on their own.
+ifndef BUILD_IN_PARALLEL
+.NOTPARALLEL:
+endif
 # A recipe line like `tests | tee log` fails when the tests do.
 .SHELLFLAGS := -o pipefail -c
 .DEFAULT_GOAL := help
@@ -78,6 +83,17 @@ help:
 	@echo "  pgo                       profile-guided optimization (gcc), against -O2"
 	@echo "  diff                      the lesson: this stage's hi.c against the one before"
 	@echo "  bench-smoke               every benchmark briefly (part of make test)"
+	@echo
+	@echo "The C field's tools, per stage (out/stageN/perf/):"
+	@echo "  flame                     perf record -g over BenchmarkHi: an offline flame graph and a PNG"
+	@echo "  flame-server              the same for the live server under wrk"
+	@echo "  stat                      perf stat's counters per call (hardware ones where the CPU has them)"
+	@echo "  syscalls                  the live server's system calls per request, failing ones marked"
+	@echo "  offcpu                    where the live server's threads wait, and for how long"
+	@echo "  dhat                      valgrind's DHAT: per allocation site, bytes, reads, writes, lifetime"
+	@echo "  annotate                  perf annotate of the hottest function of our own code"
+	@echo "  optinfo                   the calls the compiler did not inline, and why (-fopt-info)"
+	@echo "  make nagle                two writes with Nagle on against one write: the 40 ms stall"
 	@echo "  (make stage3-test, stage3-bench, ... are the same targets by their own names)"
 	@echo
 	@echo "Your workspace: make work FROM=N copies stage N to work/hi.c; then make work TARGET"
@@ -99,9 +115,11 @@ help:
 	@echo "  make build                every stage's server"
 	@echo "  make deps                 install every Debian package any target needs"
 	@echo "  make clean                remove out/"
+	@echo "  make reference            (maintainers) retake every measurement the deck and README show"
 	@echo
 	@echo "The smoke runs inside make test, each runnable alone:"
-	@echo "  make profile-smoke  make fuzz-smoke  make work-smoke  make bench-smoke"
+	@echo "  make bench-smoke  make profile-smoke  make perf-smoke  make fuzz-smoke  make work-smoke"
+	@echo "  make slides-test  make slides-fixture-test  make offline-smoke"
 	@echo
 	@echo "Stages (stages/stages.txt):"
 	@$(foreach n,$(ALL_STAGES),printf '  stage%-3s %-20s %s\n' "$(n)" "$(call stage_folder,$(n))" "$(call stage_lesson,$(n))";)

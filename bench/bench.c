@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -35,7 +36,8 @@
 #define MAX_RESULTS 256
 
 /* A run whose threads spent more than this share of it waiting for a CPU
- * (another process had it) measured the machine, not the code. */
+ * (another process had it) measured the machine, not the code. Runs under
+ * 10 ms are not judged: waking the workers alone is that share of them. */
 #define CPU_WAIT_WARNING 0.10
 
 /* ============================ The measured run =========================== */
@@ -112,17 +114,23 @@ static long long clock_ns(clockid_t clock)
     return (long long)t.tv_sec * 1000000000LL + t.tv_nsec;
 }
 
-/* Returns how long the calling thread has waited, runnable, for a CPU
- * since it started (the second field of /proc/thread-self/schedstat), or
- * 0 where the kernel does not say. Plain open and read, not stdio, which
- * would allocate inside the measurement. Costs a few system calls: call
- * it per run, never per iteration. */
-static long long cpu_wait_ns(void)
+/* Returns how long thread tid of this process (0: the calling thread) has
+ * waited, runnable, for a CPU since it started: the second field of its
+ * schedstat file, or 0 where the kernel does not say. Plain open and
+ * read, not stdio, which would allocate. Costs a few system calls: call
+ * it outside the timer, never per iteration. */
+static long long cpu_wait_ns(pid_t tid)
 {
-    char text[128];
+    char path[64], text[128];
     unsigned long long running, waiting;
-    int fd = open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC);
+    int fd;
     ssize_t length;
+
+    if (tid == 0)
+        snprintf(path, sizeof path, "/proc/thread-self/schedstat");
+    else
+        snprintf(path, sizeof path, "/proc/self/task/%d/schedstat", (int)tid);
+    fd = open(path, O_RDONLY | O_CLOEXEC);
 
     if (fd < 0)
         return 0;
@@ -189,9 +197,9 @@ struct bench_pool {
     int workers;
     struct bench_parallel *parallel;   /* one per worker, on its own lines */
     pthread_t *threads;
+    pid_t *tids;                       /* their kernel thread ids */
     sem_t *go;                         /* one per worker: run the job */
     sem_t done;                        /* posted once per finished worker */
-    long long *cpu_wait;               /* per worker, for the last job */
     int quit;
     /* The job, written by the main thread before it posts `go`. */
     void (*body)(struct bench_parallel *p);
@@ -200,7 +208,7 @@ struct bench_pool {
     _Alignas(64) atomic_long next;     /* the first iteration nobody claimed */
 };
 
-static struct bench_pool *pool;
+static struct bench_pool *worker_pool;
 static int cpus;                       /* the "-2": CPUs in our affinity mask */
 
 /* Returns the number of CPUs this process may run on: its affinity mask,
@@ -222,50 +230,42 @@ static void wait_for(sem_t *semaphore)
         ;
 }
 
-/* Returns the index of the worker p belongs to. */
-static int worker_index(const struct bench_parallel *p)
-{
-    return (int)(p - p->pool->parallel);
-}
-
-/* Thread entry of one worker: runs each job it is given until told to
- * quit. Returns NULL. */
+/* Thread entry of one worker: says who it is, then runs each job it is
+ * given until told to quit. Returns NULL. */
 static void *worker_main(void *argument)
 {
     struct bench_parallel *p = argument;
-    struct bench_pool *workers = p->pool;
-    int index = worker_index(p);
+    struct bench_pool *pool = p->pool;
+    int index = (int)(p - pool->parallel);
 
+    pool->tids[index] = gettid();
+    sem_post(&pool->done);
     for (;;) {
-        long long waited;
-
-        wait_for(&workers->go[index]);
-        if (workers->quit)
+        wait_for(&pool->go[index]);
+        if (pool->quit)
             return NULL;
-        waited = cpu_wait_ns();
-        workers->body(p);
-        workers->cpu_wait[index] = cpu_wait_ns() - waited;
-        sem_post(&workers->done);
+        pool->body(p);
+        sem_post(&pool->done);
     }
 }
 
-/* Starts the pool's threads. Exits the program if it cannot: a benchmark
- * with fewer workers than it claims would print wrong numbers. */
+/* Starts the pool's threads and waits until each has said who it is.
+ * Exits the program if it cannot: a benchmark with fewer workers than it
+ * claims would print wrong numbers. */
 static void start_pool(void)
 {
     int workers = cpus;
+    struct bench_pool *pool = aligned_alloc(64, sizeof *pool);
 
-    pool = aligned_alloc(64, sizeof *pool);
     if (pool == NULL)
         goto out_of_memory;
     memset(pool, 0, sizeof *pool);
     pool->workers = workers;
     pool->parallel = aligned_alloc(64, (size_t)workers * sizeof *pool->parallel);
     pool->threads = calloc((size_t)workers, sizeof *pool->threads);
+    pool->tids = calloc((size_t)workers, sizeof *pool->tids);
     pool->go = calloc((size_t)workers, sizeof *pool->go);
-    pool->cpu_wait = calloc((size_t)workers, sizeof *pool->cpu_wait);
-    if (pool->parallel == NULL || pool->threads == NULL || pool->go == NULL ||
-        pool->cpu_wait == NULL)
+    if (pool->parallel == NULL || pool->threads == NULL || pool->tids == NULL || pool->go == NULL)
         goto out_of_memory;
     sem_init(&pool->done, 0, 0);
     for (int i = 0; i < workers; i++) {
@@ -276,6 +276,9 @@ static void start_pool(void)
             exit(1);
         }
     }
+    for (int i = 0; i < workers; i++)
+        wait_for(&pool->done);
+    worker_pool = pool;
     return;
 
 out_of_memory:
@@ -286,6 +289,8 @@ out_of_memory:
 /* Stops and frees the pool, if a parallel benchmark started one. */
 static void stop_pool(void)
 {
+    struct bench_pool *pool = worker_pool;
+
     if (pool == NULL)
         return;
     pool->quit = 1;
@@ -298,10 +303,20 @@ static void stop_pool(void)
     sem_destroy(&pool->done);
     free(pool->parallel);
     free(pool->threads);
+    free(pool->tids);
     free(pool->go);
-    free(pool->cpu_wait);
     free(pool);
-    pool = NULL;
+    worker_pool = NULL;
+}
+
+/* Returns how long the pool's workers have waited for a CPU in all. */
+static long long workers_cpu_wait_ns(const struct bench_pool *pool)
+{
+    long long waited = 0;
+
+    for (int i = 0; i < pool->workers; i++)
+        waited += cpu_wait_ns(pool->tids[i]);
+    return waited;
 }
 
 /* Claims the next batch of iterations for worker p, the slow path of
@@ -309,30 +324,31 @@ static void stop_pool(void)
  * claimed. Batches keep the shared counter off the hot path. */
 int bench_claim(struct bench_parallel *p)
 {
-    struct bench_pool *workers = p->pool;
-    long first = atomic_fetch_add_explicit(&workers->next, workers->grain,
-                                           memory_order_relaxed);
+    struct bench_pool *pool = p->pool;
+    long first = atomic_fetch_add_explicit(&pool->next, pool->grain, memory_order_relaxed);
 
-    if (first >= workers->n)
+    if (first >= pool->n)
         return 0;
-    p->left = (first + workers->grain <= workers->n ? workers->grain : workers->n - first) - 1;
+    p->left = (first + pool->grain <= pool->n ? pool->grain : pool->n - first) - 1;
     return 1;
 }
 
 /* Runs body on every worker until they have shared out b->n iterations,
  * like Go's b.RunParallel(). In the warm-up run each worker does exactly
  * one, so every thread's lazy set-up (a first match data, say) is done
- * before anything is measured. */
+ * before anything is measured. How long the workers waited for a CPU is
+ * read with the timer stopped, from the moment they are told to go. */
 void bench_run_parallel(struct bench *b, void (*body)(struct bench_parallel *p))
 {
     struct bench_run *run = b->run;
+    struct bench_pool *pool;
     long grain;
+    long long waited;
 
-    if (pool == NULL) {
-        bench_stop_timer(b);
+    bench_stop_timer(b);
+    if (worker_pool == NULL)
         start_pool();
-        bench_start_timer(b);
-    }
+    pool = worker_pool;
     grain = b->n / ((long)pool->workers * 100);
     pool->body = body;
     pool->n = b->n;
@@ -340,15 +356,18 @@ void bench_run_parallel(struct bench *b, void (*body)(struct bench_parallel *p))
     atomic_store_explicit(&pool->next, run->warm_up ? b->n : 0, memory_order_relaxed);
     for (int i = 0; i < pool->workers; i++)
         pool->parallel[i].left = run->warm_up ? 1 : 0;
+    waited = workers_cpu_wait_ns(pool);
+    bench_start_timer(b);
 
     for (int i = 0; i < pool->workers; i++)
         sem_post(&pool->go[i]);
     for (int i = 0; i < pool->workers; i++)
         wait_for(&pool->done);
 
+    bench_stop_timer(b);
     run->threads = pool->workers;
-    for (int i = 0; i < pool->workers; i++)
-        run->cpu_wait_ns += pool->cpu_wait[i];
+    run->cpu_wait_ns += workers_cpu_wait_ns(pool) - waited;
+    bench_start_timer(b);
 }
 
 /* ============================ Settings =================================== */
@@ -372,14 +391,17 @@ static int parse_benchtime(const char *text, struct settings *settings)
     char *end;
     double value = strtod(text, &end);
 
-    if (end == text || value <= 0)
+    if (end == text || !(value > 0))
         return -1;
     if (strcmp(end, "x") == 0) {
+        if (value < 1 || value > MAX_ITERATIONS)
+            return -1;
         settings->fixed_iterations = (long)value;
-        return value >= 1 && value <= MAX_ITERATIONS ? 0 : -1;
+        return 0;
     }
     for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
-        if (strcmp(end, units[i].suffix) == 0) {
+        /* Up to a day: anything longer is a typo, and would overflow. */
+        if (strcmp(end, units[i].suffix) == 0 && value * units[i].ns <= 86400e9) {
             settings->benchtime_ns = (long long)(value * units[i].ns);
             return 0;
         }
@@ -449,7 +471,7 @@ static void run_n(const struct benchmark *benchmark, struct bench *b, long n,
     memset(run, 0, sizeof *run);
     run->warm_up = warm_up;
     b->n = n;
-    waited = cpu_wait_ns();
+    waited = cpu_wait_ns(0);
     if (measured)
         mark_measured_run(1, benchmark->name);
     bench_start_timer(b);
@@ -459,7 +481,7 @@ static void run_n(const struct benchmark *benchmark, struct bench *b, long n,
         mark_measured_run(0, benchmark->name);
     if (run->threads == 0) {   /* not parallel: the main thread did the work */
         run->threads = 1;
-        run->cpu_wait_ns = cpu_wait_ns() - waited;
+        run->cpu_wait_ns = cpu_wait_ns(0) - waited;
     }
 }
 
@@ -467,11 +489,13 @@ static void run_n(const struct benchmark *benchmark, struct bench *b, long n,
  * last run's speed, overshoot by a fifth, grow at most a hundredfold. */
 static long next_n(long last, long long elapsed_ns, long long target_ns)
 {
-    long long n = target_ns * (long long)last / (elapsed_ns > 0 ? elapsed_ns : 1);
+    /* In floating point: target_ns * last overflows 64 bits for long
+     * BENCHTIMEs of fast benchmarks. */
+    double n = (double)target_ns * (double)last / (double)(elapsed_ns > 0 ? elapsed_ns : 1);
 
     n += n / 5;
-    if (n > 100LL * last) n = 100LL * last;
-    if (n < last + 1) n = last + 1;
+    if (n > 100.0 * (double)last) n = 100.0 * (double)last;
+    if (n < (double)last + 1) n = (double)last + 1;
     if (n > MAX_ITERATIONS) n = MAX_ITERATIONS;
     return (long)n;
 }
@@ -533,7 +557,7 @@ static void print_result(const struct result *result, int name_width)
     if (result->threads > 1)
         printf(" %8.2f cpus", result->cpus_busy);
     printf("\n");
-    if (result->cpu_wait_share > CPU_WAIT_WARNING)
+    if (result->cpu_wait_share > CPU_WAIT_WARNING && result->ns_per_op * (double)result->iterations >= 1e7)
         printf("--- BENCH: %s: its %d thread%s waited for a CPU %.0f%% of the time: another"
                " process was running, so this ns/op is not this code's alone\n",
                result->name, result->threads, result->threads == 1 ? "" : "s",

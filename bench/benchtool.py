@@ -87,6 +87,15 @@ def google_json(runs):
     return {"context": {"executable": "bench", "num_cpus": os.cpu_count()}, "benchmarks": entries}
 
 
+def positive_setting(name, default):
+    """Returns the environment's whole-number setting name, or default;
+    exits with a message for anything else than a number from 1."""
+    text = os.environ.get(name) or str(default)
+    if not text.isdigit() or int(text) < 1:
+        fail(f"{name}={text}: want a whole number from 1")
+    return int(text)
+
+
 def warn_about_count(count, what="runs"):
     """Says, before any time is spent, what count runs cannot show."""
     if count < benchstats.runs_to_detect():
@@ -110,7 +119,7 @@ def progress(message, interactive):
 
 def benchcmp(outdir, specs):
     """The benchcmp subcommand. Returns the exit status."""
-    count = int(os.environ.get("COUNT") or 10)
+    count = positive_setting("COUNT", 10)
     benchtime = os.environ.get("BENCHTIME") or "0.2s"
     bench_filter = os.environ.get("BENCH") or "^BenchmarkHi"
     columns = [spec.split("=", 1) if "=" in spec else (("old", "new", "third")[i], spec)
@@ -217,8 +226,8 @@ def compare(outdir, stage_dirs):
     than each running all its repetitions in one go: a noisy minute on a
     shared machine then slows every stage a little instead of one stage
     a lot."""
-    count = int(os.environ.get("COUNT") or 6)
-    load_count = int(os.environ.get("LOAD_COUNT") or 6)
+    count = positive_setting("COUNT", 6)
+    load_count = positive_setting("LOAD_COUNT", 6)
     benchtime = os.environ.get("BENCHTIME") or "0.5s"
     duration = os.environ.get("DURATION") or "2s"
     warn_about_count(count)
@@ -312,7 +321,7 @@ def write_table(outdir, rows, settings):
             f"{row['rps']:.0f} ± {row['rps_pct']} | {row['p99']:.2f} |")
     waited = sum(row["cpu_waits"] for row in rows)
     if waited:
-        lines += ["", f"{waited} benchmark runs waited for a CPU more than 10% of the time"
+        lines += ["", f"{waited} benchmark run{'s' if waited != 1 else ''} waited for a CPU more than 10% of the time"
                       " (another process was busy): those stages' times are inflated."]
     text = "\n".join(lines) + "\n"
     with open(os.path.join(outdir, "compare.md"), "w") as file:

@@ -17,11 +17,12 @@
   instr.py totals LABEL=OUTDIR...
       One line: each one's instructions/op, and its change from the first.
 
-  instr.py lesson STAGES-FILE STAGE LABEL OUTDIR [BEFORE-OUTDIR]
+  instr.py lesson STAGES-FILE STAGE LABEL OUTDIR [BEFORE-OUTDIR BEFORE-LABEL]
       Checks the lesson stages/stages.txt gives STAGE, as instruction
       counts: OUTDIR holds the instr.json of what is checked (the stage, or
       the attendee's workspace, named LABEL), BEFORE-OUTDIR that of the
-      stage before it. A count that breaks the lesson (stage 2 no longer
+      stage it is held against (the one before it, or for a workspace
+      the one it was copied from), named BEFORE-LABEL. A count that breaks the lesson (stage 2 no longer
       well below stage 1, say) fails, with a message naming the lesson.
       Deterministic, so every `make test` runs it.
 
@@ -159,14 +160,18 @@ def print_functions(rows, limit=12):
               f"{row['function']}  ({row['where']})")
     if len(rows) > limit:
         rest = sum(row["self"] for row in rows[limit:])
-        print(f"{per_op(rest):>9} {'':>12}  ({len(rows) - limit} more functions)")
+        more = len(rows) - limit
+        print(f"{per_op(rest):>9} {'':>12}  ({more} more function{'s' if more != 1 else ''})")
 
 
 # ============================ run ============================================
 
 def run(binary, outdir):
     """The run subcommand. Returns the exit status."""
-    calls = int(os.environ.get("INSTR_CALLS") or 2000)
+    calls = os.environ.get("INSTR_CALLS") or "2000"
+    if not calls.isdigit() or int(calls) < 1:
+        fail(f"INSTR_CALLS={calls}: want a whole number from 1")
+    calls = int(calls)
     if shutil.which("valgrind") is None:
         fail("valgrind is not installed; run: make deps (Debian package valgrind)")
     if not os.access(binary, os.X_OK):
@@ -192,6 +197,9 @@ def run(binary, outdir):
         fail(f"the benchmark ran {benchmark[2]} calls, not {calls}")
     os.replace(dump, profile)
     total, functions = parse_callgrind(profile)
+    if not any(function == HANDLER and cost["self"] > 0 for (_, function), cost in functions.items()):
+        fail(f"callgrind found no call of {HANDLER} in {binary}: was it inlined into its caller"
+             " (common/hi.h declares it noinline) or renamed? Nothing was counted")
     if total == 0:
         fail(f"callgrind counted no instruction in {HANDLER}: was it renamed, or inlined"
              " into its caller? (the handler must stay a function of its own)")
@@ -279,10 +287,11 @@ def read_stages(path):
     return stages
 
 
-def lesson_failures(stage, before, after, label="stage"):
+def lesson_failures(stage, before, after, label="stage", before_label="the stage before"):
     """Returns what breaks stage's lesson (a list of messages, empty when
     none): after is its instr.json, before the previous stage's (or None).
-    label names what was measured ("stage 3", "your work")."""
+    label names what was measured ("stage 3", "your work"), before_label
+    what it is held against ("stage 2")."""
     failures = []
     lesson = f"stage {stage['number']}'s lesson ({stage['lesson']})"
     new = after["per_op"]
@@ -298,7 +307,7 @@ def lesson_failures(stage, before, after, label="stage"):
             continue
         old = before["per_op"]
         ratio = new / old
-        versus = f"the stage before runs {per_op(old)}, {label} {per_op(new)} ({ratio:.2f}x)"
+        versus = f"{before_label} runs {per_op(old)}, {label} {per_op(new)} ({ratio:.2f}x)"
         factor = re.fullmatch(r"<=([\d.]+)x", claim)
         if claim == "=" and abs(ratio - 1) > 0.01:
             failures.append(f"{lesson} keeps the instructions per request as they were (within 1%);"
@@ -307,7 +316,7 @@ def lesson_failures(stage, before, after, label="stage"):
             failures.append(f"{lesson} wants fewer instructions per request; {versus}")
         elif factor and ratio > float(factor[1]):
             failures.append(f"{lesson} wants at most {factor[1]}x the instructions per request"
-                            f" of the stage before; {versus}")
+                            f" of {before_label}; {versus}")
         elif claim not in ("=", "<") and not factor:
             failures.append(f"{lesson}: unknown claim {claim!r} in stages.txt")
     if "lock-free" in stage["expects"]:
@@ -318,7 +327,7 @@ def lesson_failures(stage, before, after, label="stage"):
     return failures
 
 
-def lesson(stages_file, number, label, outdir, before_dir):
+def lesson(stages_file, number, label, outdir, before_dir, before_label):
     """The lesson subcommand. Returns 0 when the lesson holds, else 1."""
     stages = {stage["number"]: stage for stage in read_stages(stages_file)}
     if int(number) not in stages:
@@ -328,10 +337,10 @@ def lesson(stages_file, number, label, outdir, before_dir):
     before = load(before_dir) if before_dir else None
     counts = f"{label}: {per_op(after['per_op'])} instructions per request"
     if before is not None:
-        counts += (f", against {per_op(before['per_op'])} before it"
+        counts += (f", against {per_op(before['per_op'])} for {before_label}"
                    f" ({after['per_op'] / before['per_op']:.2f}x)")
     print(counts)
-    failures = lesson_failures(stage, before, after, label)
+    failures = lesson_failures(stage, before, after, label, before_label)
     for message in failures:
         print(f"FAIL: {message}")
     if not failures:
@@ -348,10 +357,11 @@ def main(argv):
         return cmp(argv[2], argv[3])
     if len(argv) >= 3 and argv[1] == "totals":
         return totals(argv[2:])
-    if len(argv) in (6, 7) and argv[1] == "lesson":
-        return lesson(argv[2], argv[3], argv[4], argv[5], argv[6] if len(argv) == 7 else None)
-    fail("usage: instr.py run BENCH-BINARY OUTDIR | cmp OLD-OUTDIR NEW-OUTDIR"
-         " | totals LABEL=OUTDIR... | lesson STAGES-FILE STAGE LABEL OUTDIR [BEFORE-OUTDIR]", 2)
+    if len(argv) in (6, 8) and argv[1] == "lesson":
+        before = argv[6:] or [None, None]
+        return lesson(argv[2], argv[3], argv[4], argv[5], *before)
+    fail("usage: instr.py run BENCH-BINARY OUTDIR | cmp OLD-OUTDIR NEW-OUTDIR | totals LABEL=OUTDIR..."
+         " | lesson STAGES-FILE STAGE LABEL OUTDIR [BEFORE-OUTDIR BEFORE-LABEL]", 2)
 
 
 if __name__ == "__main__":

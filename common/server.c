@@ -97,10 +97,13 @@ static struct mg_context *start_server(long port)
         "listening_ports", listen_on,
         "num_threads", "64",          /* enough for wrk -c50 plus a few */
         "enable_keep_alive", "yes",
-        /* A worker waiting on an idle keep-alive connection sees a stop
-         * only when this runs out: short, so that stopping is quick. */
+        /* A worker waiting on an idle connection sees a stop only when
+         * these run out: for the next request on a keep-alive connection,
+         * and for the first on a new one. Short, so that Ctrl-C stops the
+         * server within half a second; a request of this endpoint fits
+         * in one packet. */
         "keep_alive_timeout_ms", "400",
-        "request_timeout_ms", "10000",
+        "request_timeout_ms", "400",
         "tcp_nodelay", NAGLE_DEMO ? "0" : "1",   /* see civet_writer.c */
         NULL,
     };
@@ -164,8 +167,8 @@ static void *knock_until_stopped(void *argument)
 }
 
 /* Stops civetweb, knocking while it waits. Returns when every civetweb
- * thread has finished: about 0.4 s with an idle keep-alive client (see
- * keep_alive_timeout_ms), at once without one. */
+ * thread has finished: at most about 0.4 s with an idle client (see the
+ * timeouts in start_server()), at once with none. */
 static void stop_server(struct mg_context *context)
 {
     struct knocker knocker = { .port = listening_port(context) };

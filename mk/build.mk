@@ -108,8 +108,8 @@ TESTED_EXTRA_BINARIES = $(if $(SELECTED),,$(TEST_EXTRA_BINARIES))
 # the lists until every mk/ file has added its own.)
 TEST_BINARIES := server server-tsan race race-plain tests
 .PHONY: test-build
-test-build: $(addprefix deps-,$(DEPS_GROUPS))
-	@$(MAKE) --no-print-directory -j$(shell nproc) \
+test-build: $(if $(SELECTED),deps-build deps-test deps-bench,$(addprefix deps-,$(DEPS_GROUPS)))
+	@$(MAKE) --no-print-directory -j$(shell nproc) BUILD_IN_PARALLEL=1 \
 	  $(foreach unit,$(TESTED_UNITS),$(addprefix $(OUT)/$(unit)/,$(TEST_BINARIES))) $(TESTED_EXTRA_BINARIES)
 test: test-build $(addsuffix -test,$(TESTED_UNITS)) $$(TESTED_EXTRAS)
 	@skipped=$$(cat $(OUT)/skipped/*.txt 2>/dev/null | wc -l); \

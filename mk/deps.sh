@@ -11,9 +11,9 @@ set -euo pipefail
 
 # What each group needs. "optional:" packages are installed where this
 # system's package lists have them and skipped, once and with a note,
-# where they do not (Ubuntu ships Chromium only as a snap; older Ubuntu
-# releases keep clang's sanitizer runtimes in libclang-common-N-dev); what
-# needs them then says SKIPPED. "command:" packages are installed only
+# where they do not (Ubuntu ships Chromium only as a snap, and perf as
+# linux-tools-$(uname -r); older Ubuntu releases keep clang's sanitizer
+# runtimes in libclang-common-N-dev); what needs them then says SKIPPED. "command:" packages are installed only
 # when the command is missing: Node.js and npm may come from elsewhere
 # (NodeSource), and Debian's npm would then conflict.
 packages_of() {
@@ -22,7 +22,7 @@ packages_of() {
     test)    echo check clang valgrind optional:libclang-rt-dev ;;
     bench)   echo libbenchmark-tools python3-scipy wrk gnuplot-nox valgrind ;;
     profile) echo google-perftools libgoogle-perftools-dev graphviz gcovr file ;;
-    perf)    echo linux-perf strace valgrind ;;
+    perf)    echo optional:linux-perf strace valgrind ;;
     fuzz)    echo clang optional:libclang-rt-dev ;;
     slides)  echo pandoc optional:chromium command:node:nodejs command:npm:npm ;;
     *) echo "deps: unknown group $1 (build, test, bench, profile, perf, fuzz, slides)" >&2; return 1 ;;
@@ -30,7 +30,9 @@ packages_of() {
 }
 
 out=${OUT:-out}
-skipped_file=$out/deps-skipped.txt
+# What was skipped is remembered outside out/, so that neither `make
+# clean` nor another OPTIMIZE folder sends apt-get to the network again.
+skipped_file=$(dirname "$0")/../.deps-skipped
 
 # `make -j` may start several of these at once; apt-get must run alone.
 mkdir -p "$out"

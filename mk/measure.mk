@@ -57,17 +57,19 @@ before_instr = $(if $(call unit_before,$(1)),$(OUT)/stage$(call unit_before,$(1)
 	$(if $(filter zero-alloc,$(call unit_expects,$*)),@BENCH='^BenchmarkHi$$' COUNT=1 BENCHTIME=20000x \
 	  BENCH_ALLOCS_MAX=0 $(OUT)/$*/bench | grep -E '^(Benchmark|--- FAIL)')
 	@bench/instr.py lesson $(STAGES_FILE) $(call unit_stage,$*) "$(call unit_name,$*)" \
-	  $(OUT)/$*/instr $(if $(call unit_before,$*),$(OUT)/stage$(call unit_before,$*)/instr)
+	  $(OUT)/$*/instr $(if $(call unit_before,$*),$(OUT)/stage$(call unit_before,$*)/instr "stage $(call unit_before,$*)")
 
 # Every benchmark briefly, so the harness cannot rot, and compare.py must
 # read the JSON it writes. Part of the full make test.
+# The benchmarks bench_hi.c lists in its table, one line each.
+BENCHMARK_COUNT := $(shell grep -c '^ *{ "Benchmark[A-Za-z]*", Benchmark[A-Za-z]* },' bench/bench_hi.c)
 bench-smoke: $(addsuffix -bench-smoke,$(or $(SELECTED),$(STAGE_UNITS)))
 %-bench-smoke: $(OUT)/%/bench | deps-bench
 	@echo "--- $(call unit_name,$*): every benchmark for 200 iterations"
 	@BENCH= COUNT=1 BENCHTIME=200x BENCH_JSON=$(OUT)/$*/smoke.json $(OUT)/$*/bench >$(OUT)/$*/smoke.txt \
 	  || { cat $(OUT)/$*/smoke.txt; exit 1; }
-	@[ "$$(grep -c '^Benchmark' $(OUT)/$*/smoke.txt)" = 6 ] \
-	  || { cat $(OUT)/$*/smoke.txt; echo "FAIL: expected 6 benchmark lines"; exit 1; }
+	@[ "$$(grep -c '^Benchmark' $(OUT)/$*/smoke.txt)" = $(BENCHMARK_COUNT) ] \
+	  || { cat $(OUT)/$*/smoke.txt; echo "FAIL: expected $(BENCHMARK_COUNT) benchmark lines, one per benchmark in bench/bench_hi.c"; exit 1; }
 	@/usr/bin/python3 /usr/share/benchmark/compare.py --no-color benchmarks \
 	  $(OUT)/$*/smoke.json $(OUT)/$*/smoke.json >/dev/null \
 	  || { echo "FAIL: compare.py cannot read $(OUT)/$*/smoke.json"; exit 1; }
@@ -102,10 +104,21 @@ compare: $(foreach unit,$(STAGE_UNITS),$(OUT)/$(unit)/bench $(OUT)/$(unit)/serve
 
 # UNIT-optcmp: the unit built with OPTIMIZE (say "-O3 -flto") against the
 # default -O2, in time (benchstat's table) and in instructions.
+# Both are checked as make reads this file, before anything is built.
+ifneq ($(filter optcmp %-optcmp,$(MAKECMDGOALS)),)
+ifeq ($(OPTIMIZE),$(DEFAULT_OPTIMIZE))
+$(error usage: make stageN optcmp OPTIMIZE="-O3 -flto" (flags to hold against the default $(DEFAULT_OPTIMIZE)))
+endif
+endif
+ifneq ($(filter pgo %-pgo,$(MAKECMDGOALS)),)
+ifneq ($(findstring __clang__,$(shell $(CC) -dM -E - </dev/null 2>/dev/null)),)
+$(error pgo drives gcc's -fprofile-generate and -fprofile-use; CC=$(CC) is clang, whose PGO needs llvm-profdata: run it with CC=gcc)
+endif
+endif
+
 .PHONY: optcmp pgo
 optcmp: $(call per_unit,optcmp)
 %-optcmp: $(OUT)/%/bench $(OUT)/%/instr/instr.json | deps-bench
-	@$(if $(filter-out $(DEFAULT_OPTIMIZE),$(OPTIMIZE)),:,echo "usage: make stageN optcmp OPTIMIZE=\"-O3 -flto\" (against the default $(DEFAULT_OPTIMIZE))" >&2; exit 2)
 	@$(MAKE) --no-print-directory OPTIMIZE=$(DEFAULT_OPTIMIZE) out/$*/bench out/$*/instr/instr.json
 	@echo "=== $(call unit_name,$*): $(DEFAULT_OPTIMIZE) (old) against $(OPTIMIZE) (new)"
 	@bench/instr.py totals "$(DEFAULT_OPTIMIZE)=out/$*/instr" "$(OPTIMIZE)=$(OUT)/$*/instr"
@@ -118,7 +131,6 @@ optcmp: $(call per_unit,optcmp)
 PGO_SOURCES = $(call unit_source,$(1)) $(BENCH_SOURCES)
 pgo: $(call per_unit,pgo)
 %-pgo: $(OUT)/%/bench $(OUT)/%/instr/instr.json | deps-bench
-	@! echo | $(CC) -dM -E - | grep -q __clang__ || { echo "pgo: this target drives gcc's -fprofile-generate and -fprofile-use; with CC=$(CC), use gcc (clang's PGO needs llvm-profdata)" >&2; exit 2; }
 	@pgo=$(OUT)/$*/pgo; rm -rf $$pgo && mkdir -p $$pgo/obj $$pgo/data $$pgo/instr; \
 	compile() { for source in "$$@"; do \
 	    $(CC) $(CFLAGS_COMMON) $(OPTIMIZE) $(call bench_name,$*) $$flags -fprofile-dir=$(CURDIR)/$$pgo/data \

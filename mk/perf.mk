@@ -80,7 +80,7 @@ perf_smoke_run = BENCHTIME=0.5s DURATION=1s $(1) >$(PERF_SMOKE)/$(2).txt 2>&1 \
 	|| { cat $(PERF_SMOKE)/$(2).txt; echo "FAIL: make $(2)"; exit 1; }
 perf-smoke: $(OUT)/stage1/bench-plain $(OUT)/stage$(LAST_STAGE)/bench-plain $(OUT)/stage$(LAST_STAGE)/server \
             $(OUT)/nagle/server $(OUT)/stage4/bench-cpu $(CONTENTION_LIB) $(JS_READY) | deps-perf deps-bench
-	@echo "--- the C tools: dhat and optinfo; perf's flame, stat, syscalls, offcpu, annotate; nagle"
+	@echo "--- the C tools: dhat and optinfo; perf's flame, flame-server, stat, syscalls, offcpu, annotate; nagle"
 	@rm -rf $(PERF_SMOKE) $(OUT)/skipped/perf-smoke.txt && mkdir -p $(PERF_SMOKE)
 	@$(call perf_smoke_run,profiles/dhat.py $(OUT)/stage1/bench-plain $(PERF_SMOKE)/dhat,dhat)
 	@$(call expect_in,$(PERF_SMOKE)/dhat.txt,^ *20.480 B .*pcre2_match_8,stage 1 DHAT: the frame vector)
@@ -100,6 +100,9 @@ perf-smoke: $(OUT)/stage1/bench-plain $(OUT)/stage$(LAST_STAGE)/bench-plain $(OU
 	$(call perf_smoke_run,profiles/perf.sh flame $(OUT)/stage1/bench-plain $(PERF_SMOKE)/flame,flame); \
 	head -n 1 $(PERF_SMOKE)/flame/widest.txt | grep -q pcre2_compile \
 	  || { cat $(PERF_SMOKE)/flame.txt; echo "FAIL: stage 1's flame graph: pcre2_compile is not the widest frame under hi_handle"; exit 1; }; \
+	$(call perf_smoke_run,profiles/perf.sh flame-server $(OUT)/stage$(LAST_STAGE)/server $(PERF_SMOKE)/flame-server,flame-server); \
+	head -n 1 $(PERF_SMOKE)/flame-server/widest.txt | grep -q mg_write \
+	  || { cat $(PERF_SMOKE)/flame-server.txt; echo "FAIL: stage $(LAST_STAGE)'s server flame graph: the write to the socket (mg_write) is not the widest frame under handle_request"; exit 1; }; \
 	$(call perf_smoke_run,profiles/perf.sh syscalls $(OUT)/stage$(LAST_STAGE)/server $(PERF_SMOKE)/syscalls,syscalls); \
 	$(call expect_in,$(PERF_SMOKE)/syscalls.txt,^  recvfrom *1\.0,the live server's system calls per request); \
 	$(call perf_smoke_run,profiles/perf.sh offcpu $(OUT)/stage$(LAST_STAGE)/server $(PERF_SMOKE)/offcpu,offcpu); \
@@ -108,12 +111,12 @@ perf-smoke: $(OUT)/stage1/bench-plain $(OUT)/stage$(LAST_STAGE)/bench-plain $(OU
 	$(call expect_in,$(PERF_SMOKE)/annotate.txt,hottest function of our own code: ,perf annotate); \
 	$(call perf_smoke_run,BENCHTIME=0.5s profiles/block_check.sh $(OUT)/stage4/bench-cpu $(CONTENTION_LIB) $(PERF_SMOKE)/block-check,block-check); \
 	$(call expect_in,$(PERF_SMOKE)/block-check.txt,^PASS: the profiler saw every lock call,the contention profiler against the kernel); \
-	for png in $(PERF_SMOKE)/flame/flame.png; do \
+	for png in $(PERF_SMOKE)/flame/flame.png $(PERF_SMOKE)/flame-server/flame.png; do \
 	  [ ! -e $$png ] || file $$png | grep -q 'PNG image' || { echo "FAIL: $$png is not a PNG"; exit 1; }; \
 	done
 	@echo "C tools smoke run: each showed what it must (DHAT's 20 KB frame vector, the call into query.c," \
-	  "a Nagle stall, pcre2_compile widest in stage 1, one recvfrom per request, workers waiting in poll," \
-	  "the contention profiler against the kernel's futex count)"
+	  "a Nagle stall, pcre2_compile widest in stage 1 and the socket write in the server," \
+	  "one recvfrom per request, workers waiting in poll, the contention profiler against the kernel)"
 
 TEST_EXTRAS += perf-smoke
 TEST_EXTRA_BINARIES += $(OUT)/nagle/server

@@ -59,16 +59,22 @@ SELECTED := $(filter $(STAGE_UNITS) work,$(MAKECMDGOALS))
 OTHER_GOALS := $(filter-out $(SELECTED),$(MAKECMDGOALS))
 ONE_UNIT := $(or $(firstword $(SELECTED)),stage1)
 
-# A stage that does not exist is an error that lists the ones that do.
-UNKNOWN_STAGES := $(foreach goal,$(filter stage%,$(MAKECMDGOALS)),$(if $(findstring -,$(goal)),,$(if $(filter $(goal),$(STAGE_UNITS)),,$(goal))))
+# A stage that does not exist is an error that lists the ones that do,
+# whether named alone (stage9) or in a target's own name (stage9-test).
+UNKNOWN_STAGES := $(strip $(foreach goal,$(filter stage%,$(MAKECMDGOALS)),$(if $(filter $(firstword $(subst -, ,$(goal))),$(STAGE_UNITS)),,$(firstword $(subst -, ,$(goal))))))
 ifneq ($(UNKNOWN_STAGES),)
   $(error there is no $(firstword $(UNKNOWN_STAGES)): the stages are $(STAGE_UNITS) (stages/stages.txt))
 endif
-ifneq ($(filter work,$(SELECTED)),)
-  ifneq ($(OTHER_GOALS),)
-    ifeq ($(WORK_FROM),)
-      $(error there is no workspace yet: make work FROM=N copies stage N into $(WORK)/)
-    endif
+# The workspace: its targets need one, and FROM= only makes one.
+WORK_GOALS := $(filter-out work-smoke work-needed,$(filter work work-%,$(MAKECMDGOALS)))
+ifneq ($(filter-out work,$(WORK_GOALS))$(if $(filter work,$(SELECTED)),$(OTHER_GOALS)),)
+  ifeq ($(WORK_FROM),)
+    $(error there is no workspace yet: make work FROM=N copies stage N into $(WORK)/)
+  endif
+endif
+ifneq ($(FROM),)
+  ifneq ($(filter-out work,$(MAKECMDGOALS)),)
+    $(error FROM= goes with make work alone: make work FROM=$(FROM), then make work test)
   endif
 endif
 

@@ -42,15 +42,18 @@ new() {
     if [ -n "$next" ]; then
         echo "make work test checks it as stage $next: $(stage_lesson "$next")."
     else
-        echo "Stage $from is the last one: make work test checks it as stage $from itself."
+        echo "Stage $from is the last one: make work test checks it against stage $from itself,"
+        echo "and passes once it runs fewer instructions per request, all else holding."
     fi
     echo
     echo "The exercise (stages/$folder/README.md):"
     exercise "$folder" | sed 's/^/  /'
     echo
-    echo "Then: make work test      does it pass the next stage's checks?"
+    local checks="stage $from's checks"
+    [ -z "$next" ] || checks="stage $next's checks"
+    echo "Then: make work test      does it pass $checks?"
     echo "      make work cmp       how fast is it, against stage $from${next:+ and stage $next}?"
-    echo "      make work diff      what you changed;  make work solution: the reference change"
+    echo "      make work diff      what you changed${next:+;  make work solution: the reference change}"
 }
 
 status() {

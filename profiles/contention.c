@@ -9,7 +9,8 @@
  *   1. try the lock without waiting; if that works, nothing is recorded;
  *   2. otherwise time the real, blocking lock, and note the call site;
  *   3. once the caller gives the lock back, walk its frame pointers for
- *      the rest of the stack and file the wait in a lock-free table.
+ *      the rest of the stack and add the wait to the thread's own tally
+ *      for that stack, which a lock-free table collects.
  *
  * An instrument must not change what it measures, and a lock profiler
  * easily does. Work between the failed try and the wait (a backtrace()
@@ -17,7 +18,9 @@
  * came to record does not happen and the program runs faster under the
  * profiler; work while holding the lock lengthens the critical section
  * and makes the others wait longer. So the only work before waiting is a
- * clock read, and with the lock held a second one and two stores.
+ * clock read, and with the lock held a second one and a few stores. A
+ * lock taken while another is held, and a recursive mutex locked again,
+ * keep their waits apart until each is given back.
  *
  * What it cannot see: locks taken inside glibc (malloc's arenas, stdio),
  * the re-lock inside pthread_cond_wait, pthread_mutex_timedlock and
@@ -63,7 +66,8 @@ struct contended_stack {
 
 /* One wait, held by its thread until the lock is given back. */
 struct pending_wait {
-    pthread_mutex_t *mutex;       /* NULL when nothing is pending */
+    pthread_mutex_t *mutex;
+    int nesting;                  /* re-locks of a recursive mutex, not yet undone */
     unsigned long long wait_ns;
     uintptr_t call_site;          /* return address of the lock call */
     uintptr_t *locker_frame;      /* frame of the function that locked */
@@ -76,10 +80,17 @@ static int (*real_mutex_unlock)(pthread_mutex_t *mutex);
 static struct contended_stack table[TABLE_SIZE];
 static atomic_ullong lost_waits;
 
-/* Set while this thread is inside the profiler, so that a lock taken by
- * the profiler itself (via libc) goes straight to the real function. */
+/* Set while this thread is inside the profiler, so that a lock the
+ * profiler itself would take through pthread_mutex_lock goes straight to
+ * the real function. (What it calls today locks only inside glibc, which
+ * never comes here, and the compiler knows it: it may drop the store.) */
 static THREAD_LOCAL int inside;
-static THREAD_LOCAL struct pending_wait pending;
+/* The waits this thread has not filed yet: one per contended lock it
+ * still holds, innermost last. A lock taken inside another stays apart
+ * from it, so nothing is filed while a lock is held. */
+#define MAX_PENDING 4
+static THREAD_LOCAL struct pending_wait pending[MAX_PENDING];
+static THREAD_LOCAL int pending_count;
 /* This thread's stack, where frame pointers may be followed. */
 static THREAD_LOCAL uintptr_t stack_low, stack_high;
 
@@ -168,13 +179,15 @@ static unsigned long long hash_frames(void *const *frames, int depth)
     return hash ? hash : 1;
 }
 
-/* Adds one wait to its stack's slot, claiming a free slot for a new
- * stack. Lock-free (open addressing; a slot is claimed with one
- * compare-and-swap), so threads filing waits never wait for each other. */
-static void file_wait(const struct pending_wait *wait)
+/* Returns the table's slot for the stack frames[0..depth), claiming a
+ * free one for a new stack, or NULL when the table is full. Open
+ * addressing, a slot claimed with one compare-and-swap: no lock. A thread
+ * that finds a slot being claimed waits while its claimer copies the
+ * frames in, a few nanoseconds (unless the claimer loses its CPU then). */
+static struct contended_stack *find_slot(void *const *frames, int depth)
 {
-    unsigned long long key = hash_frames(wait->frames, wait->depth);
-    size_t size = (size_t)wait->depth * sizeof wait->frames[0];
+    unsigned long long key = hash_frames(frames, depth);
+    size_t size = (size_t)depth * sizeof frames[0];
 
     for (unsigned i = 0; i < TABLE_SIZE; i++) {
         struct contended_stack *slot = &table[(key + i) & (TABLE_SIZE - 1)];
@@ -184,8 +197,8 @@ static void file_wait(const struct pending_wait *wait)
             unsigned long long expected = 0;
 
             if (atomic_compare_exchange_strong(&slot->key, &expected, key)) {
-                slot->depth = wait->depth;
-                memcpy(slot->frames, wait->frames, size);
+                slot->depth = depth;
+                memcpy(slot->frames, frames, size);
                 atomic_store_explicit(&slot->ready, 1, memory_order_release);
                 seen = key;
             } else {
@@ -196,24 +209,115 @@ static void file_wait(const struct pending_wait *wait)
             continue;
         while (!atomic_load_explicit(&slot->ready, memory_order_acquire))
             ;   /* its claimer is copying the frames in: a few nanoseconds */
-        if (slot->depth != wait->depth || memcmp(slot->frames, wait->frames, size) != 0)
-            continue;   /* the same hash for another stack */
-        atomic_fetch_add_explicit(&slot->wait_ns, wait->wait_ns, memory_order_relaxed);
-        atomic_fetch_add_explicit(&slot->count, 1, memory_order_relaxed);
-        return;
+        if (slot->depth == depth && memcmp(slot->frames, frames, size) == 0)
+            return slot;
     }
-    atomic_fetch_add_explicit(&lost_waits, 1, memory_order_relaxed);
+    return NULL;
 }
 
-/* Files this thread's pending wait, if any. unlocker_frame is the frame
- * of the function giving a lock back, or NULL. */
-static void file_pending(uintptr_t *unlocker_frame)
+/* ============================ Each thread's tally ======================== */
+
+/* Waits at the stack a thread waited at last time are added up in the
+ * thread's own tally, not in the shared table: two threads adding to one
+ * slot would pass its cache line back and forth after every unlock, and
+ * that delay would change how often they contend. The tally goes into the
+ * table when the thread waits at another stack, when it exits, and at the
+ * end of the program (a thread still waiting then may lose its last). */
+struct tally {
+    struct contended_stack *_Atomic slot;   /* where the tally goes; NULL: empty */
+    atomic_ullong wait_ns, count;   /* not in the slot yet (read at exit) */
+};
+
+#define MAX_TALLIES 1024            /* live threads that ever waited */
+
+static THREAD_LOCAL struct tally tally;
+static THREAD_LOCAL int tally_registered;
+static struct tally *_Atomic tallies[MAX_TALLIES];
+static pthread_key_t tally_key;     /* its destructor files a thread's tally */
+
+/* Adds a tally to its slot and empties it. */
+static void file_tally(struct tally *t)
 {
-    if (pending.mutex == NULL)
-        return;
-    complete_stack(&pending, unlocker_frame);
-    file_wait(&pending);
-    pending.mutex = NULL;
+    unsigned long long count = atomic_exchange_explicit(&t->count, 0, memory_order_relaxed);
+    unsigned long long wait_ns = atomic_exchange_explicit(&t->wait_ns, 0, memory_order_relaxed);
+
+    struct contended_stack *slot = atomic_load_explicit(&t->slot, memory_order_relaxed);
+
+    if (slot != NULL && count > 0) {
+        atomic_fetch_add_explicit(&slot->count, count, memory_order_relaxed);
+        atomic_fetch_add_explicit(&slot->wait_ns, wait_ns, memory_order_relaxed);
+    }
+}
+
+/* The key's destructor: a thread exits; its tally goes into the table. */
+static void thread_exits(void *registered)
+{
+    struct tally *_Atomic *entry = registered;
+
+    file_tally(&tally);
+    atomic_store(entry, NULL);
+}
+
+/* Makes the calling thread's tally known, so that it is filed when the
+ * thread exits, or at the end of the program if it is still running. */
+static void register_tally(void)
+{
+    tally_registered = 1;
+    for (int i = 0; i < MAX_TALLIES; i++) {
+        struct tally *free_entry = NULL;
+
+        if (atomic_compare_exchange_strong(&tallies[i], &free_entry, &tally)) {
+            pthread_setspecific(tally_key, &tallies[i]);
+            return;
+        }
+    }
+}
+
+/* Adds one wait: to this thread's tally when it is at the same stack as
+ * the last, else to the table through a new tally. */
+static void file_wait(const struct pending_wait *wait)
+{
+    struct contended_stack *slot = atomic_load_explicit(&tally.slot, memory_order_relaxed);
+    size_t size = (size_t)wait->depth * sizeof wait->frames[0];
+
+    if (slot == NULL || slot->depth != wait->depth || memcmp(slot->frames, wait->frames, size) != 0) {
+        if (!tally_registered)
+            register_tally();
+        file_tally(&tally);
+        slot = find_slot(wait->frames, wait->depth);
+        atomic_store_explicit(&tally.slot, slot, memory_order_relaxed);
+        if (slot == NULL) {
+            atomic_fetch_add_explicit(&lost_waits, 1, memory_order_relaxed);
+            return;
+        }
+    }
+    /* Only this thread writes its tally: a load and a store, no locked
+     * instruction. */
+    atomic_store_explicit(&tally.count, atomic_load_explicit(&tally.count, memory_order_relaxed) + 1,
+                          memory_order_relaxed);
+    atomic_store_explicit(&tally.wait_ns,
+                          atomic_load_explicit(&tally.wait_ns, memory_order_relaxed) + wait->wait_ns,
+                          memory_order_relaxed);
+}
+
+/* Returns the index of this thread's innermost pending wait for mutex,
+ * or -1. */
+static int pending_index(const pthread_mutex_t *mutex)
+{
+    for (int i = pending_count - 1; i >= 0; i--)
+        if (pending[i].mutex == mutex)
+            return i;
+    return -1;
+}
+
+/* Files pending wait i, whose lock was just given back by the function
+ * whose frame is unlocker_frame (NULL at exit), and forgets it. */
+static void file_pending(int i, uintptr_t *unlocker_frame)
+{
+    complete_stack(&pending[i], unlocker_frame);
+    file_wait(&pending[i]);
+    for (pending_count--; i < pending_count; i++)
+        pending[i] = pending[i + 1];
 }
 
 /* ============================ The interposed functions =================== */
@@ -222,6 +326,10 @@ static void file_pending(uintptr_t *unlocker_frame)
  * unless another library's constructor locks a mutex first. */
 __attribute__((constructor)) static void find_real_functions(void)
 {
+    static int key_made;
+
+    if (!key_made && pthread_key_create(&tally_key, thread_exits) == 0)
+        key_made = 1;
     if (real_mutex_lock == NULL)
         real_mutex_lock = (int (*)(pthread_mutex_t *))dlsym(RTLD_NEXT, "pthread_mutex_lock");
     if (real_mutex_unlock == NULL)
@@ -246,21 +354,26 @@ int pthread_mutex_lock(pthread_mutex_t *mutex)
      * mutex whose owner died) both mean we now hold it; anything else is
      * an error the real lock would report too. */
     result = pthread_mutex_trylock(mutex);
-    if (result != EBUSY)
+    if (result != EBUSY) {
+        int i = result == 0 && pending_count > 0 ? pending_index(mutex) : -1;
+
+        if (i >= 0)
+            pending[i].nesting++;   /* a recursive mutex, locked again */
         return result;
-    if (pending.mutex != NULL) {   /* a wait still held under another lock */
-        inside = 1;
-        file_pending(NULL);
-        inside = 0;
     }
 
     started = now_ns();
     result = real_mutex_lock(mutex);
-    if (result == 0 || result == EOWNERDEAD) {
-        pending.wait_ns = now_ns() - started;
-        pending.call_site = frame[1];
-        pending.locker_frame = (uintptr_t *)frame[0];
-        pending.mutex = mutex;
+    if ((result == 0 || result == EOWNERDEAD) && pending_count < MAX_PENDING) {
+        struct pending_wait *wait = &pending[pending_count++];
+
+        wait->wait_ns = now_ns() - started;
+        wait->call_site = frame[1];
+        wait->locker_frame = (uintptr_t *)frame[0];
+        wait->mutex = mutex;
+        wait->nesting = 0;
+    } else if (result == 0 || result == EOWNERDEAD) {
+        atomic_fetch_add_explicit(&lost_waits, 1, memory_order_relaxed);
     }
     return result;
 }
@@ -276,10 +389,16 @@ int pthread_mutex_unlock(pthread_mutex_t *mutex)
     if (real_mutex_unlock == NULL)
         find_real_functions();
     result = real_mutex_unlock(mutex);
-    if (pending.mutex == mutex && !inside) {
-        inside = 1;
-        file_pending((uintptr_t *)frame[0]);
-        inside = 0;
+    if (pending_count > 0 && !inside) {
+        int i = pending_index(mutex);
+
+        if (i >= 0 && pending[i].nesting > 0) {
+            pending[i].nesting--;   /* a recursive mutex, still held */
+        } else if (i >= 0) {
+            inside = 1;
+            file_pending(i, (uintptr_t *)frame[0]);
+            inside = 0;
+        }
     }
     return result;
 }
@@ -310,7 +429,14 @@ __attribute__((destructor)) static void contention_write(void)
     FILE *out;
 
     inside = 1;   /* stdio's own locking must not be recorded */
-    file_pending(NULL);
+    while (pending_count > 0)
+        file_pending(pending_count - 1, NULL);
+    for (int i = 0; i < MAX_TALLIES; i++) {   /* threads still running */
+        struct tally *t = atomic_load(&tallies[i]);
+
+        if (t != NULL)
+            file_tally(t);
+    }
     if (path == NULL || *path == '\0')
         return;
     out = fopen(path, "w");

@@ -42,9 +42,11 @@ stop_server() {
 }
 trap stop_server EXIT
 
-# start_server: runs BINARY on a free port; sets server_pid and port.
+# start_server [TRACER...]: runs BINARY on a free port, under TRACER if
+# given (strace -f ..., which may then trace its own child where it could
+# not attach to a running one); sets server_pid (TRACER's, if any) and port.
 start_server() {
-    PORT=0 "$binary" >"$outdir/server.out" 2>"$outdir/server.err" &
+    PORT=0 "$@" "$binary" >"$outdir/server.out" 2>"$outdir/server.err" &
     server_pid=$!
     for _ in $(seq 100); do
         port=$(sed -n 's|^listening on http://127\.0\.0\.1:\([0-9]*\)/hi$|\1|p' "$outdir/server.out")
@@ -136,34 +138,48 @@ stat)
     # and ends (--control; BENCH_PERF_CONTROL in bench/bench.c), so that
     # start-up and warm-up stay out. A first run, not counted, finds how
     # many calls fill BENCHTIME.
-    calls=$(BENCH='^BenchmarkHi$' BENCHTIME=$benchtime COUNT=1 "$binary" | awk '/^Benchmark/ { print $2 }')
+    BENCH='^BenchmarkHi$' BENCHTIME=$benchtime COUNT=1 "$binary" >"$outdir/sizing.txt" 2>&1 \
+        || { cat "$outdir/sizing.txt" >&2; echo "stat: $binary failed" >&2; exit 1; }
+    calls=$(awk '/^Benchmark/ { print $2 }' "$outdir/sizing.txt")
+    [ -n "$calls" ] || { echo "stat: $binary printed no BenchmarkHi line" >&2; exit 1; }
     events=task-clock,context-switches,cpu-migrations,page-faults,cycles,instructions,branches,branch-misses,cache-references,cache-misses
     rm -f "$outdir/control" "$outdir/ack" && mkfifo "$outdir/control" "$outdir/ack"
     BENCH='^BenchmarkHi$' BENCHTIME="${calls}x" COUNT=1 BENCH_PERF_CONTROL="$outdir/control,$outdir/ack" \
         perf stat -x, -D -1 --control "fifo:$outdir/control,$outdir/ack" -e "$events" \
-        -o "$outdir/stat.csv" -- "$binary" >"$outdir/bench.txt" 2>"$outdir/perf.txt"
+        -o "$outdir/stat.csv" -- "$binary" >"$outdir/bench.txt" 2>"$outdir/perf.txt" \
+        || { cat "$outdir/perf.txt" "$outdir/bench.txt" >&2; exit 1; }
     grep '^Benchmark' "$outdir/bench.txt"
     python3 "$here/perfreport.py" stat "$outdir/stat.csv" "$calls"
     ;;
 syscalls)
-    start_server
+    rm -f "$outdir/trace.txt"
     if perf_allowed "make syscalls" 2>"$outdir/perf-why.txt"; then
+        start_server
         record_while_loaded perf trace -s -p "$server_pid" -o "$outdir/trace.txt"
         tool="perf trace -s"
     else
         cat "$outdir/perf-why.txt"
         command -v strace >/dev/null || { echo "syscalls: neither perf nor strace can run here" >&2; exit 1; }
         echo "(so strace -c -f instead, which slows the server down more)"
-        record_while_loaded strace -c -f -p "$server_pid" -o "$outdir/trace.txt"
+        # strace starts the server itself: tracing a child needs no right
+        # to attach (ptrace_scope), and it writes its summary once the
+        # server exits.
+        start_server strace -c -f -o "$outdir/trace.txt"
+        sleep 0.3
+        requests=$(load)
+        pkill -TERM -P "$server_pid" || true
+        wait "$server_pid" || true
+        server_pid=""
         tool="strace -c -f"
     fi
+    [ -s "$outdir/trace.txt" ] || { echo "syscalls: $tool wrote no summary" >&2; cat "$outdir/server.err" >&2; exit 1; }
     echo "wrk: $requests requests in $duration, the server traced by $tool"
     python3 "$here/perfreport.py" syscalls "$outdir/trace.txt" "$requests"
     # A failing call is worth seeing once, with its arguments.
     failing=$(python3 "$here/perfreport.py" syscalls "$outdir/trace.txt" "$requests" \
               | awk '/FAILS/ && $2 >= 0.5 { print $1 }')
     for call in $failing; do
-        command -v strace >/dev/null || break
+        command -v strace >/dev/null && [ -n "$server_pid" ] || break
         strace -f -e trace="$call" -Z -p "$server_pid" -o "$outdir/$call.txt" 2>/dev/null &
         tracer=$!
         sleep 0.5
@@ -189,7 +205,8 @@ offcpu)
 annotate)
     rm -f "$outdir/perf.data"
     BENCH='^BenchmarkHi$' BENCHTIME=$benchtime COUNT=1 \
-        perf record -q -F 999 -o "$outdir/perf.data" -- "$binary" >"$outdir/bench.txt" 2>"$outdir/record.txt"
+        perf record -q -F 999 -o "$outdir/perf.data" -- "$binary" >"$outdir/bench.txt" 2>"$outdir/record.txt" \
+        || { cat "$outdir/record.txt" >&2; exit 1; }
     # The hottest symbol of the binary itself: not a library's, and not
     # the test double or the harness around the handler.
     hot=$(perf report -i "$outdir/perf.data" --stdio --no-children --sort dso,sym 2>/dev/null \

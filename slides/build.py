@@ -11,6 +11,7 @@ what the attendee measured on their own machine:
                         change nothing but comments are left out
   {{diff:N:1/2}}        the first half of it (the hunks split in two), for
                         a change too long for one slide
+  {{diff:N:hunks=1,3}}  its first and third hunks that change code
   {{compare-table}}     the table `make compare` wrote
   {{delta:A:B}}         stage A -> stage B, from that table, with p-values
 
@@ -26,6 +27,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 REFERENCE = os.path.join(ROOT, "slides", "reference")
@@ -41,33 +43,33 @@ def read_stages():
 STAGES = read_stages()
 LAST = len(STAGES)
 
-# name -> the attendee's own file (what `make ...` writes). The call graphs
-# are the -slide.png versions: fewer boxes, no _start-to-harness chain.
+# name -> (the attendee's own file, the command that writes it). The call
+# graphs are the -slide.png versions: fewer boxes, no _start-to-harness chain.
 ASSETS = {
-    "stage1-cpu.png": f"{OUT}/stage1/profiles/cpu-slide.png",
-    "stage2-cpu.png": f"{OUT}/stage2/profiles/cpu-slide.png",
-    "stage1-mem.png": f"{OUT}/stage1/profiles/mem-slide.png",
-    "stage4-block.png": f"{OUT}/stage4/profiles/block-slide.png",
-    "stage5-block.png": f"{OUT}/stage5/profiles/block-slide.png",
-    "server.png": f"{OUT}/stage{LAST}/profiles/server-slide.png",
-    "stage1-flame.png": f"{OUT}/stage1/perf/flame/flame.png",
-    "server-flame.png": f"{OUT}/stage{LAST}/perf/flame-server/flame.png",
-    "compare.png": f"{OUT}/compare/compare.png",
-    "stage1-cpu-top.txt": f"{OUT}/stage1/profiles/cpu-top.txt",
-    "stage1-mem-top.txt": f"{OUT}/stage1/profiles/mem-top.txt",
-    "stage1-race.txt": f"{OUT}/stage1/race.txt",
-    "stage1-dhat.txt": f"{OUT}/stage1/perf/dhat/report.txt",
-    "stage4-block-check.txt": f"{OUT}/stage4/block-check/report.txt",
-    "benchcmp-1-2.txt": f"{OUT}/benchcmp/stage1-vs-stage2/benchstat.txt",
-    "syscalls.txt": f"{OUT}/stage{LAST}/perf/syscalls/report.txt",
-    "offcpu.txt": f"{OUT}/stage{LAST}/perf/offcpu/report.txt",
-    "nagle.txt": f"{OUT}/nagle/report.txt",
-    "pgo.txt": f"{OUT}/stage{LAST}/pgo/report.txt",
-    "compare.json": f"{OUT}/compare/compare.json",
-    "stage3-cover.txt": f"{OUT}/stage3/profiles/cover/summary.txt",
-    "compare.md": f"{OUT}/compare/compare.md",
-    "bench.txt": f"{OUT}/stage{LAST}/bench.txt",
-    "instr.txt": f"{OUT}/stage{LAST}/instr/instr.txt",
+    "stage1-cpu.png": (f"{OUT}/stage1/profiles/cpu-slide.png", "make stage1 profile"),
+    "stage2-cpu.png": (f"{OUT}/stage2/profiles/cpu-slide.png", "make stage2 profile"),
+    "stage1-mem.png": (f"{OUT}/stage1/profiles/mem-slide.png", "make stage1 memprofile"),
+    "stage4-block.png": (f"{OUT}/stage4/profiles/block-slide.png", "make stage4 blockprofile"),
+    "stage5-block.png": (f"{OUT}/stage5/profiles/block-slide.png", "make stage5 blockprofile"),
+    "server.png": (f"{OUT}/stage{LAST}/profiles/server-slide.png", f"make stage{LAST} profile-server"),
+    "stage1-flame.png": (f"{OUT}/stage1/perf/flame/flame.png", "make stage1 flame"),
+    "server-flame.png": (f"{OUT}/stage{LAST}/perf/flame-server/flame.png", f"make stage{LAST} flame-server"),
+    "compare.png": (f"{OUT}/compare/compare.png", "make compare"),
+    "stage1-cpu-top.txt": (f"{OUT}/stage1/profiles/cpu-top.txt", "make stage1 profile"),
+    "stage1-mem-top.txt": (f"{OUT}/stage1/profiles/mem-top.txt", "make stage1 memprofile"),
+    "stage1-race.txt": (f"{OUT}/stage1/race.txt", "make stage1 race"),
+    "stage1-dhat.txt": (f"{OUT}/stage1/perf/dhat/report.txt", "make stage1 dhat"),
+    "stage4-block-check.txt": (f"{OUT}/stage4/block-check/report.txt", "make stage4 blockprofile-check"),
+    "benchcmp-1-2.txt": (f"{OUT}/benchcmp/stage1-vs-stage2/benchstat.txt", "make benchcmp OLD=1 NEW=2"),
+    "syscalls.txt": (f"{OUT}/stage{LAST}/perf/syscalls/report.txt", f"make stage{LAST} syscalls"),
+    "offcpu.txt": (f"{OUT}/stage{LAST}/perf/offcpu/report.txt", f"make stage{LAST} offcpu"),
+    "nagle.txt": (f"{OUT}/nagle/report.txt", "make nagle"),
+    "pgo.txt": (f"{OUT}/stage{LAST}/pgo/report.txt", f"make stage{LAST} pgo"),
+    "compare.json": (f"{OUT}/compare/compare.json", "make compare"),
+    "stage3-cover.txt": (f"{OUT}/stage3/profiles/cover/summary.txt", "make stage3 cover"),
+    "compare.md": (f"{OUT}/compare/compare.md", "make compare"),
+    "bench.txt": (f"{OUT}/stage{LAST}/bench.txt", f"make stage{LAST} bench"),
+    "instr.txt": (f"{OUT}/stage{LAST}/instr/instr.txt", f"make stage{LAST} instr"),
 }
 
 
@@ -80,12 +82,12 @@ def fail(message):
 def asset(name):
     """Returns (path, measured_here) for an asset: the attendee's own file
     if present (and REFERENCE_ONLY is not set), else the reference copy."""
-    own = os.path.join(ROOT, ASSETS[name])
+    own = os.path.join(ROOT, ASSETS[name][0])
     if os.path.exists(own) and not os.environ.get("REFERENCE_ONLY"):
         return own, True
     reference = os.path.join(REFERENCE, name)
     if not os.path.exists(reference):
-        fail(f"neither {ASSETS[name]} nor slides/reference/{name} exists")
+        fail(f"neither {ASSETS[name][0]} nor slides/reference/{name} exists")
     return reference, False
 
 
@@ -198,11 +200,19 @@ def diff(argument):
     its hunks ("N:hunks=1,2": the first and second that change code), or
     page P of Q ("N:P/Q") for a change too long for one slide."""
     number, _, selection = argument.partition(":")
+    if not number.isdigit() or not 2 <= int(number) <= len(STAGES):
+        fail(f"{{{{diff:{argument}}}}}: stage {number} has no stage before it to diff "
+             f"against (stages 2 to {len(STAGES)} do)")
     hunks = diff_hunks(int(number))
     if selection.startswith("hunks="):
-        lines = [line for i in selection[len("hunks="):].split(",") for line in hunks[int(i) - 1]]
+        chosen = [int(i) for i in selection[len("hunks="):].split(",")]
+        if not all(1 <= i <= len(hunks) for i in chosen):
+            fail(f"{{{{diff:{argument}}}}}: stage {number}'s diff has hunks 1 to {len(hunks)}")
+        lines = [line for i in chosen for line in hunks[i - 1]]
     elif selection:
         index, count = (int(x) for x in selection.split("/"))
+        if not 1 <= index <= count:
+            fail(f"{{{{diff:{argument}}}}}: page {index} of {count} does not exist")
         lines = pages(hunks, count)[index - 1]
     else:
         lines = [line for hunk in hunks for line in hunk]
@@ -270,15 +280,92 @@ def expand(markdown, outdir):
     return re.sub(r"\{\{([a-z-]+(?::[^}]*)?)\}\}", replace, markdown)
 
 
+README = os.path.join(ROOT, "README.md")
+MARKER = re.compile(r"^<!-- reference: (\S+) -->$")
+
+
+def readme_with_reference():
+    """Returns README.md with each sample-output block that follows a
+    "<!-- reference: NAME -->" line rewritten from slides/reference/NAME:
+    the block's first line (the command) stays, the rest is the file.
+    So the README's sample output comes from the run that made the deck's
+    reference figures."""
+    with open(README) as file:
+        lines = file.read().split("\n")
+    out, i = [], 0
+    while i < len(lines):
+        out.append(lines[i])
+        marker = MARKER.match(lines[i])
+        i += 1
+        if not marker:
+            continue
+        if i + 1 >= len(lines) or not lines[i].startswith("```") or not lines[i + 1].startswith("$ "):
+            fail(f"README.md: {marker[1]}: the marker must be followed by ``` and a $ command line")
+        out += lines[i:i + 2]
+        end = lines.index("```", i + 2)
+        with open(os.path.join(REFERENCE, marker[1])) as file:
+            out += file.read().rstrip("\n").split("\n")
+        i = end
+    return "\n".join(out)
+
+
 def refresh_reference():
     """Copies every asset this machine measured into slides/reference/,
-    with the date, for `make reference`. Returns the exit status."""
-    missing = [own for own in ASSETS.values() if not os.path.exists(os.path.join(ROOT, own))]
+    writes its README.md (what made each file, where and when) and the
+    README's sample blocks, for `make reference`. Returns the exit status."""
+    missing = [own for own, _ in ASSETS.values() if not os.path.exists(os.path.join(ROOT, own))]
     if missing:
         fail("not measured yet: " + ", ".join(missing))
-    for name, own in ASSETS.items():
+    for name, (own, _) in ASSETS.items():
         shutil.copy(os.path.join(ROOT, own), os.path.join(REFERENCE, name))
-    print(f"copied {len(ASSETS)} measurements into {REFERENCE}")
+    with open(os.path.join(REFERENCE, "README.md"), "w") as file:
+        file.write(reference_readme())
+    with open(README, "w") as file:
+        file.write(readme_with_reference())
+    print(f"copied {len(ASSETS)} measurements into {REFERENCE}, and the samples into README.md")
+    return 0
+
+
+def machine():
+    """Returns this machine in a few words: CPU model, CPU count, system."""
+    model = "unknown CPU"
+    with open("/proc/cpuinfo") as file:
+        for line in file:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    system = "Linux"
+    if os.path.exists("/etc/os-release"):
+        with open("/etc/os-release") as file:
+            fields = dict(line.rstrip("\n").split("=", 1) for line in file if "=" in line)
+        system = fields.get("PRETTY_NAME", system).strip('"')
+    return f"{model}, {os.cpu_count()} CPUs, {system}"
+
+
+def reference_readme():
+    """Returns slides/reference/README.md: each file and what made it."""
+    rows = "\n".join(f"| `{name}` | `{command}` |" for name, (_, command) in sorted(ASSETS.items()))
+    return f"""# Reference measurements
+
+What the deck shows, and the README quotes, before you have measured
+anything yourself. `make reference` took them all in one run on
+{time.strftime("%Y-%m-%d")}, on {machine()},
+and wrote this file. Every slide that uses one of them says so; `make
+slides` uses your own results instead wherever they exist.
+
+| file | made by |
+|------|---------|
+{rows}
+"""
+
+
+def check_readme():
+    """Fails unless README.md's sample outputs are the reference files'."""
+    with open(README) as file:
+        if file.read() != readme_with_reference():
+            fail("README.md's sample output differs from slides/reference/: run `make reference`"
+                 " (or copy the files' text into the marked blocks)")
+    print("README.md's sample output is the reference run's")
     return 0
 
 
@@ -286,8 +373,10 @@ def main(argv):
     """Builds the deck into argv[1]. Returns the exit status."""
     if argv[1:] == ["--refresh-reference"]:
         return refresh_reference()
+    if argv[1:] == ["--check-readme"]:
+        return check_readme()
     if len(argv) not in (2, 3):
-        fail("usage: build.py OUTDIR [MARKDOWN] | --refresh-reference")
+        fail("usage: build.py OUTDIR [MARKDOWN] | --refresh-reference | --check-readme")
     source = os.path.abspath(argv[2]) if len(argv) == 3 else os.path.join(ROOT, "slides", "slides.md")
     outdir = os.path.abspath(argv[1])
     reveal = os.path.join(ROOT, "js", "node_modules", "reveal.js")
@@ -312,7 +401,6 @@ def main(argv):
         # last slide makes reveal.js load them all up front.
         "--variable", "viewDistance=100", "--variable", "mobileViewDistance=100",
         "--include-in-header", os.path.join(ROOT, "slides", "style.html"),
-        "--include-after-body", os.path.join(ROOT, "slides", "loaded.html"),
         "--output", os.path.join(outdir, "index.html"), os.path.join(outdir, "slides.md"),
     ])
     if done.returncode != 0:

@@ -264,7 +264,7 @@ TCase *contract_tcase(void)
     tcase_add_loop_test(tc, test_other_path_is_404, 0, COUNT(other_paths));
     tcase_add_test(tc, test_recorder_reuse_and_overflow);
     tcase_add_test(tc, test_parallel_pages_well_formed);
-    if (STAGE_IS_RACE_FREE)
+    if (STAGE_RACE_FREE)
         tcase_add_test(tc, test_parallel_numbers_exact);
     return tc;
 }

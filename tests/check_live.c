@@ -235,7 +235,7 @@ TCase *live_tcase(void)
     tcase_add_test(tc, test_live_keep_alive_sequence);
     tcase_add_loop_test(tc, test_live_invalid_color, 0, invalid_query_count);
     tcase_add_test(tc, test_live_parallel_well_formed);
-    if (STAGE_IS_RACE_FREE)
+    if (STAGE_RACE_FREE)
         tcase_add_test(tc, test_live_parallel_exact);
     return tc;
 }

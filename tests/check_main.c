@@ -21,7 +21,7 @@
 #include "check_suite.h"
 
 /* Returns the suite for this stage: the same test cases for every stage;
- * each decides for itself what depends on STAGE_IS_RACE_FREE. */
+ * each decides for itself what depends on STAGE_RACE_FREE. */
 static Suite *hi_suite(void)
 {
     Suite *suite = suite_create(SUITE_NAME);

@@ -31,7 +31,7 @@ static int count_of(const char *text, const char *needle)
  * the sanitized program printed; status is how it exited. */
 static void assert_race_verdict(int status, const char *output)
 {
-    if (STAGE_IS_RACE_FREE) {
+    if (STAGE_RACE_FREE) {
         ck_assert_msg(!contains(output, "ThreadSanitizer"),
                       "stage %d expects no data race (race-free in stages/stages.txt),"
                       " but ThreadSanitizer reported one:\n%s", STAGE, output);
@@ -59,7 +59,7 @@ START_TEST(test_race_direct_calls)
     int status = run_program(required_environment("HI_RACE"), 150, &output);
 
     assert_race_verdict(status, output);
-    if (STAGE_IS_RACE_FREE)
+    if (STAGE_RACE_FREE)
         ck_assert_msg(contains(output, "every visitor number was handed out once"), "%s", output);
     free(output);
 }
@@ -87,7 +87,7 @@ START_TEST(test_race_live_server)
 
     check_numbering(numbers, 4 * 200, &result);
     ck_assert_uint_eq(result.invalid, 0);
-    if (STAGE_IS_RACE_FREE) {
+    if (STAGE_RACE_FREE) {
         ck_assert_uint_eq(result.duplicates, 0);
         ck_assert_uint_eq(result.missing, 0);
         ck_assert_uint_eq(result.lowest, 1);
@@ -118,7 +118,7 @@ TCase *race_tcase(void)
     tcase_set_timeout(tc, 180);
     tcase_add_test(tc, test_race_direct_calls);
     tcase_add_test(tc, test_race_live_server);
-    if (STAGE_IS_RACE_FREE)
+    if (STAGE_RACE_FREE)
         tcase_add_test(tc, test_race_free_at_full_speed);
     return tc;
 }

@@ -33,7 +33,6 @@
 #error "build through the Makefile: it sets STAGE, STAGE_RACE_FREE and SUITE_NAME"
 #endif
 
-#define STAGE_IS_RACE_FREE STAGE_RACE_FREE
 
 /* The body of every 400 answer. */
 #define INVALID_BODY "Optional color is invalid\n"

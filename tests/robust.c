@@ -205,7 +205,7 @@ static void *burst_client(void *argument)
     return NULL;
 }
 
-/* More simultaneous clients than worker threads. */
+/* Twice as many simultaneous clients as worker threads. */
 START_TEST(test_burst_of_clients)
 {
     static struct burst_client clients[CROWD * 2];
@@ -222,8 +222,10 @@ START_TEST(test_burst_of_clients)
         answered += clients[i].answered;
         wrong += clients[i].wrong;
     }
-    ck_assert_int_eq(wrong, 0);
-    ck_assert_msg(answered > 0, "none of %d clients got an answer", started);
+    ck_assert_msg(wrong == 0, "%d of %d clients got a wrong page or a 4xx status", wrong, started);
+    /* civetweb queues what its workers cannot take at once: every client
+     * must be answered, if only with an error, within its 10 s timeout. */
+    ck_assert_msg(answered == started, "%d of %d clients got no answer", started - answered, started);
 }
 END_TEST
 

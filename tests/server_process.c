@@ -1,7 +1,6 @@
 /*
  * server_process.c - see server_process.h.
  */
-#include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -19,6 +18,43 @@
 #define STOP_SECONDS 20
 
 /* ============================ Starting =================================== */
+
+extern char **environ;
+
+/* Between fork() and exec(), a child of a program with threads may only
+ * make async-signal-safe calls: no stdio, no setenv. What it needs is
+ * made before the fork. */
+#define MAX_ENVIRONMENT 512
+
+/* Fills environment (MAX_ENVIRONMENT entries) with this process's
+ * environment, PORT replaced by port_setting ("PORT=8080"), and a NULL
+ * at the end. Returns 0, or -1 when there are too many entries. */
+static int environment_with_port(char *environment[], char *port_setting)
+{
+    int used = 0;
+
+    for (char **entry = environ; *entry != NULL; entry++) {
+        if (strncmp(*entry, "PORT=", 5) == 0)
+            continue;
+        if (used + 2 >= MAX_ENVIRONMENT)
+            return -1;
+        environment[used++] = *entry;
+    }
+    environment[used++] = port_setting;
+    environment[used] = NULL;
+    return 0;
+}
+
+/* Writes "cannot run BINARY" to standard error, with write() alone: it
+ * runs in a child between fork() and exec(). */
+static void say_cannot_run(const char *binary)
+{
+    static const char prefix[] = "cannot run ";
+
+    (void)!write(STDERR_FILENO, prefix, sizeof prefix - 1);
+    (void)!write(STDERR_FILENO, binary, strlen(binary));
+    (void)!write(STDERR_FILENO, "\n", 1);
+}
 
 /* Returns milliseconds on a monotonic clock, for the tests' deadlines. */
 long long monotonic_ms(void)
@@ -61,12 +97,18 @@ static int read_line(int fd, char *line, size_t size, int seconds)
 int server_start(struct server_process *server, const char *binary, const char *port_text)
 {
     const char *temporary = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+    static char *environment[MAX_ENVIRONMENT];
+    char port_setting[64];
+    char *const arguments[] = { (char *)binary, NULL };
     int output[2] = { -1, -1 };
     pid_t parent = getpid();
     int error_fd, got_line;
 
     memset(server, 0, sizeof *server);
     server->pid = -1;
+    snprintf(port_setting, sizeof port_setting, "PORT=%s", port_text);
+    if (environment_with_port(environment, port_setting) != 0)
+        return -1;
     snprintf(server->stderr_path, sizeof server->stderr_path,
              "%s/hi-server-stderr-XXXXXX", temporary);
     error_fd = mkstemp(server->stderr_path);
@@ -88,9 +130,8 @@ int server_start(struct server_process *server, const char *binary, const char *
         close(output[0]);
         close(output[1]);
         close(error_fd);
-        setenv("PORT", port_text, 1);
-        execl(binary, binary, (char *)NULL);
-        fprintf(stderr, "cannot run %s: %s\n", binary, strerror(errno));
+        execve(binary, arguments, environment);
+        say_cannot_run(binary);
         _exit(127);
     }
     close(output[1]);
@@ -220,7 +261,7 @@ int run_program_with(const char *binary, char *const arguments[], int seconds, c
         dup2(output_fd, STDERR_FILENO);
         close(output_fd);
         execv(binary, arguments);
-        fprintf(stderr, "cannot run %s: %s\n", binary, strerror(errno));
+        say_cannot_run(binary);
         _exit(127);
     }
     close(output_fd);

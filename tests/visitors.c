@@ -87,9 +87,40 @@ void check_numbering(const unsigned long *numbers, size_t count, struct numberin
 
 /* ============================ Parallel calls ============================= */
 
+/* The starting gun: the workers wait until every one of them exists, so
+ * that they start at the same moment; if one could not be created, the
+ * others are told to give up instead. */
+struct start {
+    pthread_mutex_t lock;
+    pthread_cond_t changed;
+    int go;                     /* 0 wait, 1 run, -1 give up */
+};
+
+/* Returns 1 once the workers may run, 0 if they must give up. */
+static int wait_for_start(struct start *start)
+{
+    int go;
+
+    pthread_mutex_lock(&start->lock);
+    while (start->go == 0)
+        pthread_cond_wait(&start->changed, &start->lock);
+    go = start->go;
+    pthread_mutex_unlock(&start->lock);
+    return go > 0;
+}
+
+/* Releases the waiting workers: to run (go 1) or to give up (-1). */
+static void fire(struct start *start, int go)
+{
+    pthread_mutex_lock(&start->lock);
+    start->go = go;
+    pthread_cond_broadcast(&start->changed);
+    pthread_mutex_unlock(&start->lock);
+}
+
 struct worker {
     pthread_t thread;
-    pthread_barrier_t *start;   /* released once every worker is ready */
+    struct start *start;
     int port;                   /* live server port, or 0 for the handler */
     int requests;
     unsigned long *numbers;     /* this worker's slice */
@@ -103,7 +134,8 @@ static void *handle_worker(void *argument)
     struct recorder recorder;
 
     recorder_init(&recorder);
-    pthread_barrier_wait(worker->start);
+    if (!wait_for_start(worker->start))
+        return NULL;
     for (int i = 0; i < worker->requests; i++) {
         recorder_reset(&recorder);
         hi_handle(&recorder.writer, "color=red");
@@ -121,8 +153,7 @@ static void *fetch_worker(void *argument)
     struct http_response *response = malloc(sizeof *response);
     int fd = http_connect(worker->port);
 
-    pthread_barrier_wait(worker->start);
-    worker->failed = fd < 0 || response == NULL;
+    worker->failed = !wait_for_start(worker->start) || fd < 0 || response == NULL;
     for (int i = 0; i < worker->requests && !worker->failed; i++) {
         if (http_send(fd, request, sizeof request - 1) != 0 ||
             http_read_response(fd, response) != 0) {
@@ -144,13 +175,14 @@ static int run_workers(void *(*body)(void *), int port, int threads, int request
                        unsigned long *numbers)
 {
     struct worker *workers = calloc((size_t)threads, sizeof *workers);
-    pthread_barrier_t start;
-    int started = 0, result = -1;
+    struct start start = {
+        .lock = PTHREAD_MUTEX_INITIALIZER, .changed = PTHREAD_COND_INITIALIZER, .go = 0,
+    };
+    int started = 0, result = 0;
 
     if (workers == NULL)
         return -1;
     memset(numbers, 0, (size_t)threads * (size_t)requests * sizeof *numbers);
-    pthread_barrier_init(&start, NULL, (unsigned)threads);
     for (; started < threads; started++) {
         struct worker *worker = &workers[started];
 
@@ -162,17 +194,15 @@ static int run_workers(void *(*body)(void *), int port, int threads, int request
             break;
     }
     if (started < threads) {
-        /* The barrier would wait forever for the missing threads. */
         fprintf(stderr, "could not start thread %d of %d\n", started + 1, threads);
-        exit(1);
+        result = -1;
     }
-    result = 0;
-    for (int i = 0; i < threads; i++) {
+    fire(&start, started == threads ? 1 : -1);
+    for (int i = 0; i < started; i++) {
         pthread_join(workers[i].thread, NULL);
         if (workers[i].failed)
             result = -1;
     }
-    pthread_barrier_destroy(&start);
     free(workers);
     return result;
 }

@@ -22,6 +22,13 @@
 #define COLOR_PATTERN "^\\w*$"
 #define COLOR_PATTERN_OPTIONS PCRE2_DOLLAR_ENDONLY
 
+/* Returns what a pcre2 match result means here: 1 for a match, 0 for
+ * none, -1 when pcre2 failed (out of memory, say), which is not a "no". */
+static int match_result(int result)
+{
+    return result >= 0 ? 1 : result == PCRE2_ERROR_NOMATCH ? 0 : -1;
+}
+
 /* Returns 1 when the length bytes at color match the pattern, 0 when they
  * do not, -1 when pcre2 fails (out of memory). Compiles the pattern anew
  * on every call: the cost a CPU profile of this stage shows first. */
@@ -40,7 +47,8 @@ static int color_is_valid(const char *color, size_t length)
     match = pcre2_match_data_create_from_pattern(pattern, NULL);
     if (match == NULL)
         goto cleanup;
-    valid = pcre2_match(pattern, (PCRE2_SPTR)color, length, 0, 0, match, NULL) >= 0;
+    valid = match_result(pcre2_match(pattern, (PCRE2_SPTR)color, length, 0, 0,
+                                     match, NULL));
 
 cleanup:
     pcre2_match_data_free(match);   /* both accept NULL */

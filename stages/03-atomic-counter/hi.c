@@ -26,6 +26,13 @@
 /* Compiled once by hi_init(), then only read. */
 static pcre2_code *color_pattern;
 
+/* Returns what a pcre2 match result means here: 1 for a match, 0 for
+ * none, -1 when pcre2 failed (out of memory, say), which is not a "no". */
+static int match_result(int result)
+{
+    return result >= 0 ? 1 : result == PCRE2_ERROR_NOMATCH ? 0 : -1;
+}
+
 /* Returns 1 when the length bytes at color match the pattern, 0 when they
  * do not, -1 when pcre2 fails (out of memory). */
 static int color_is_valid(const char *color, size_t length)
@@ -36,7 +43,8 @@ static int color_is_valid(const char *color, size_t length)
     match = pcre2_match_data_create_from_pattern(color_pattern, NULL);
     if (match == NULL)
         return -1;
-    valid = pcre2_match(color_pattern, (PCRE2_SPTR)color, length, 0, 0, match, NULL) >= 0;
+    valid = match_result(pcre2_match(color_pattern, (PCRE2_SPTR)color, length, 0, 0,
+                                     match, NULL));
     pcre2_match_data_free(match);
     return valid;
 }

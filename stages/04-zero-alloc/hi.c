@@ -30,16 +30,23 @@ static pcre2_code *color_pattern;
 static pcre2_match_data *shared_match;
 static pthread_mutex_t shared_match_lock = PTHREAD_MUTEX_INITIALIZER;
 
+/* Returns what a pcre2 match result means here: 1 for a match, 0 for
+ * none, -1 when pcre2 failed (out of memory, say), which is not a "no". */
+static int match_result(int result)
+{
+    return result >= 0 ? 1 : result == PCRE2_ERROR_NOMATCH ? 0 : -1;
+}
+
 /* Returns 1 when the length bytes at color match the pattern, 0 when they
- * do not (never -1: the match data already exists). Every caller queues
- * on shared_match_lock. */
+ * do not, -1 when pcre2 fails (out of memory, at the first match). Every
+ * caller queues on shared_match_lock. */
 static int color_is_valid(const char *color, size_t length)
 {
     int valid;
 
     pthread_mutex_lock(&shared_match_lock);
-    valid = pcre2_match(color_pattern, (PCRE2_SPTR)color, length, 0, 0,
-                        shared_match, NULL) >= 0;
+    valid = match_result(pcre2_match(color_pattern, (PCRE2_SPTR)color, length, 0, 0,
+                                     shared_match, NULL));
     pthread_mutex_unlock(&shared_match_lock);
     return valid;
 }

@@ -55,6 +55,13 @@ static pcre2_match_data *thread_match(void)
     return match;
 }
 
+/* Returns what a pcre2 match result means here: 1 for a match, 0 for
+ * none, -1 when pcre2 failed (out of memory, say), which is not a "no". */
+static int match_result(int result)
+{
+    return result >= 0 ? 1 : result == PCRE2_ERROR_NOMATCH ? 0 : -1;
+}
+
 /* Returns 1 when the length bytes at color match the pattern, 0 when they
  * do not, -1 when pcre2 fails (out of memory). No thread waits here.
  * pcre2_jit_match() goes straight to the machine code, skipping the
@@ -66,10 +73,10 @@ static int color_is_valid(const char *color, size_t length)
     if (match == NULL)
         return -1;
     if (jit_compiled)
-        return pcre2_jit_match(color_pattern, (PCRE2_SPTR)color, length, 0, 0,
-                               match, NULL) >= 0;
-    return pcre2_match(color_pattern, (PCRE2_SPTR)color, length, 0, 0,
-                       match, NULL) >= 0;
+        return match_result(pcre2_jit_match(color_pattern, (PCRE2_SPTR)color, length, 0, 0,
+                                            match, NULL));
+    return match_result(pcre2_match(color_pattern, (PCRE2_SPTR)color, length, 0, 0,
+                                    match, NULL));
 }
 
 /* ============================ Visitor counter ============================ */
