@@ -320,8 +320,9 @@ def refresh_reference():
         shutil.copy(os.path.join(ROOT, own), os.path.join(REFERENCE, name))
     with open(os.path.join(REFERENCE, "README.md"), "w") as file:
         file.write(reference_readme())
+    readme = readme_with_reference()   # read in full before README.md is opened to write
     with open(README, "w") as file:
-        file.write(readme_with_reference())
+        file.write(readme)
     print(f"copied {len(ASSETS)} measurements into {REFERENCE}, and the samples into README.md")
     return 0
 
@@ -362,9 +363,12 @@ slides` uses your own results instead wherever they exist.
 def check_readme():
     """Fails unless README.md's sample outputs are the reference files'."""
     with open(README) as file:
-        if file.read() != readme_with_reference():
-            fail("README.md's sample output differs from slides/reference/: run `make reference`"
-                 " (or copy the files' text into the marked blocks)")
+        text = file.read()
+    if not any(MARKER.match(line) for line in text.split("\n")):
+        fail("README.md has no <!-- reference: NAME --> marker: its sample outputs are gone")
+    if text != readme_with_reference():
+        fail("README.md's sample output differs from slides/reference/: run `make reference`"
+             " (or copy the files' text into the marked blocks)")
     print("README.md's sample output is the reference run's")
     return 0
 
