@@ -67,6 +67,7 @@ help:
 	@echo "  make test                 every test against every stage, and the smoke runs"
 	@echo
 	@echo "Per stage: make stageN TARGET (without stageN: test takes all stages, the rest stage 1)"
+	@echo "  (blockprofile-check alone: stage 4, where the lock is)"
 	@echo "  run                       the server"
 	@echo "  test                      the shared suite and the stage's lesson, measured"
 	@echo "  race                      like go test -race: ThreadSanitizer, then the harm without it"
@@ -85,7 +86,7 @@ help:
 	@echo "  bench-smoke               every benchmark briefly (part of make test)"
 	@echo
 	@echo "The C field's tools, per stage (out/stageN/perf/):"
-	@echo "  flame                     perf record -g over BenchmarkHi: an offline flame graph and a PNG"
+	@echo "  flame                     perf record --call-graph dwarf over BenchmarkHi: a flame graph, and a PNG"
 	@echo "  flame-server              the same for the live server under wrk"
 	@echo "  stat                      perf stat's counters per call (hardware ones where the CPU has them)"
 	@echo "  syscalls                  the live server's system calls per request, failing ones marked"

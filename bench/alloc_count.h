@@ -9,8 +9,9 @@
  * executable, they replace malloc for every library it loads, so pcre2's
  * own allocations are counted too (-Wl,--wrap=malloc would miss those).
  *
- * A build that must keep another allocator (tcmalloc for the heap
- * profiler) links alloc_count_none.c instead; B/op is then not reported.
+ * A build that must keep its malloc as it is (tcmalloc for the heap
+ * profiler, glibc's for the instruction count) links alloc_count_none.c
+ * instead; B/op is then not reported.
  */
 #ifndef ALLOC_COUNT_H
 #define ALLOC_COUNT_H

@@ -17,7 +17,7 @@ int hi_init(void);
 
 /* Answers GET /hi: sends exactly one response to writer. A valid color
  * gets the welcome page (200) with the next visitor number; any other gets
- * 400 and takes no number; 500 only if memory runs out. query is the raw
+ * 400 and takes no number; 500 only if memory runs out or pcre2 fails. query is the raw
  * query string, or NULL when the URL had none. Safe to call from many
  * threads at once - except where a stage's lesson is that it is not.
  *

@@ -149,6 +149,9 @@ diff: $(if $(filter work,$(SELECTED)),work-diff,stage-diff)
 stage-diff:
 	@$(if $(call stage_before,$(DIFF_STAGE)),:,echo "usage: make diff N=2..$(LAST_STAGE) (or make stage3 diff): what stage N changed" >&2; exit 2)
 	@diff -u $(call stage_dir,$(call stage_before,$(DIFF_STAGE)))/hi.c $(call stage_dir,$(DIFF_STAGE))/hi.c || true
+# make stage3-diff, by its own name like the other per-stage targets.
+$(addsuffix -diff,$(STAGE_UNITS)): stage%-diff:
+	@$(MAKE) --no-print-directory diff N=$*
 
 clean:
 	rm -rf out

@@ -1,7 +1,7 @@
 # mk/perf.mk - the C field's own tools: Linux perf, valgrind's DHAT, strace,
 # and the compiler's report.
 #
-#   UNIT-flame         perf record -g over BenchmarkHi: an offline flame graph
+#   UNIT-flame         perf record --call-graph dwarf over BenchmarkHi: an offline flame graph
 #   UNIT-flame-server  the same for the live server under wrk
 #   UNIT-stat          perf stat's counters per call of BenchmarkHi
 #   UNIT-syscalls      the live server's system calls per request

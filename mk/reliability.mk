@@ -14,14 +14,14 @@ FOR_EACH_STAGE := $(foreach n,$(ALL_STAGES),X($(n)))
 
 # One stage's handler, its hi_* functions renamed stageN_hi_* so that
 # every stage links into one binary.
-$(FUZZ_OUT)/stage%.o: $$(call stage_dir,$$*)/hi.c $(HEADERS) | deps-fuzz
+$(FUZZ_OUT)/stage%.o: $$(call stage_dir,$$*)/hi.c $(HEADERS) | deps-build deps-fuzz
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(CFLAGS_COMMON) -O1 -fsanitize=fuzzer-no-link,address,undefined \
 	  -Dhi_init=stage$*_hi_init -Dhi_handle=stage$*_hi_handle \
 	  -Dhi_shutdown=stage$*_hi_shutdown -c -o $@ $<
 
 $(FUZZ_OUT)/fuzz_hi: tests/fuzz_hi.c $(foreach n,$(ALL_STAGES),$(FUZZ_OUT)/stage$(n).o) \
-                     common/query.c common/response.c tests/recorder.c $(HEADERS) $(STAGES_FILE) | deps-fuzz
+                     common/query.c common/response.c tests/recorder.c $(HEADERS) $(STAGES_FILE) | deps-build deps-fuzz
 	$(FUZZ_CC) $(CFLAGS_COMMON) -O1 $(FUZZ_FLAGS) '-DFOR_EACH_STAGE(X)=$(FOR_EACH_STAGE)' \
 	  -o $@ $(filter %.c %.o,$^) $(LIBS)
 

@@ -34,7 +34,8 @@ rm -f "$outdir/futex.data"
 perf record -q -e syscalls:sys_enter_futex --filter 'op == 128 || op == 129' -o "$outdir/futex.data" -- \
     env CONTENTION_PROFILE="$outdir/block.prof" LD_PRELOAD="$library" \
     BENCH='^BenchmarkHiParallel$' BENCHTIME="${BENCHTIME:-1s}" COUNT=1 "$binary" \
-    >"$outdir/bench.txt" 2>"$outdir/profiler.txt"
+    >"$outdir/bench.txt" 2>"$outdir/profiler.txt" \
+    || { cat "$outdir/profiler.txt" "$outdir/bench.txt" >&2; echo "block-check: perf record or the benchmark failed" >&2; exit 1; }
 profiled=$(sed -n 's/^contention: \([0-9]*\) contended lock call.*/\1/p' "$outdir/profiler.txt")
 read -r waits slept < <(perf script -i "$outdir/futex.data" -F tid,trace 2>/dev/null | awk '
     { for (i = 2; i <= NF; i++) if ($i == "op:") op = $(i + 1) }
@@ -43,8 +44,8 @@ read -r waits slept < <(perf script -i "$outdir/futex.data" -F tid,trace 2>/dev/
     END { print waits + 0, slept + 0 }')
 rm -f "$outdir/futex.data"
 grep '^Benchmark\|^--- BENCH' "$outdir/bench.txt" || true
-echo "profiler: ${profiled:-no} contended lock calls;" \
-     "kernel: $slept lock calls slept ($waits futex waits: a woken waiter that loses the lock sleeps again)"
+echo "profiler: ${profiled:-no} contended lock calls"
+echo "kernel:   $slept lock calls slept, in $waits futex waits (a woken waiter that loses the lock sleeps again)"
 if [ -z "$profiled" ]; then
     cat "$outdir/profiler.txt" >&2
     echo "FAIL: the profiler wrote no count" >&2

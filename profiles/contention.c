@@ -463,6 +463,7 @@ __attribute__((destructor)) static void contention_write(void)
     fprintf(stderr, "contention: %llu contended lock call%s at %d stack%s", total,
             total == 1 ? "" : "s", stacks, stacks == 1 ? "" : "s");
     if (lost > 0)
-        fprintf(stderr, " (and %llu more at stacks beyond the table's %d)", lost, TABLE_SIZE);
+        fprintf(stderr, " (and %llu more not recorded: at stacks beyond the table's %d, or"
+                " with more than %d contended locks held at once)", lost, TABLE_SIZE, MAX_PENDING);
     fprintf(stderr, ", written to %s\n", path);
 }

@@ -58,10 +58,13 @@ start_server() {
     exit 1
 }
 
-# load: wrk for DURATION; prints how many requests were answered.
+# load: wrk for DURATION; prints how many requests were answered, or
+# says why there is no such number and exits (in the caller's $(...),
+# where set -e does not reach: callers check for an empty result).
 load() {
     command -v wrk >/dev/null || { echo "perf: wrk is not installed; run: make deps" >&2; exit 1; }
-    wrk -t2 -c50 -d"$duration" "http://127.0.0.1:$port/hi?color=red" >"$outdir/wrk.txt"
+    wrk -t2 -c50 -d"$duration" "http://127.0.0.1:$port/hi?color=red" >"$outdir/wrk.txt" 2>&1 \
+        || { cat "$outdir/wrk.txt" >&2; echo "perf: wrk failed" >&2; exit 1; }
     sed -n 's/^ *\([0-9]*\) requests in .*/\1/p' "$outdir/wrk.txt"
 }
 
@@ -79,9 +82,10 @@ record_while_loaded() {
     "$@" &
     local recorder=$!
     sleep 0.3
-    requests=$(load)
+    requests=$(load) || true
     kill -INT "$recorder" 2>/dev/null || true
     wait "$recorder" || true
+    [ -n "$requests" ] || { echo "perf: no load, so nothing to report" >&2; exit 1; }
 }
 
 # screenshot HTML PNG DEPTH: a picture of the flame graph for the slides,
@@ -166,10 +170,11 @@ syscalls)
         # server exits.
         start_server strace -c -f -o "$outdir/trace.txt"
         sleep 0.3
-        requests=$(load)
+        requests=$(load) || true
         pkill -TERM -P "$server_pid" || true
         wait "$server_pid" || true
         server_pid=""
+        [ -n "$requests" ] || { echo "syscalls: no load, so nothing to report" >&2; exit 1; }
         tool="strace -c -f"
     fi
     [ -s "$outdir/trace.txt" ] || { echo "syscalls: $tool wrote no summary" >&2; cat "$outdir/server.err" >&2; exit 1; }
@@ -217,8 +222,9 @@ annotate)
     [ -s "$outdir/annotate.txt" ] || { echo "annotate: perf annotate printed nothing for $hot" >&2; exit 1; }
     echo "the hottest function of our own code: $hot"
     echo "its hottest lines (percent of its samples, and the line):"
-    grep -E '^\s+[0-9]+\.[0-9]+ +[a-z_/.0-9]+\.c:[0-9]+' "$outdir/annotate.txt" | sort -rn | head -8 \
-        | while read -r percent place; do
+    hottest=$(grep -E '^\s+[0-9]+\.[0-9]+ +[a-z_/.0-9]+\.c:[0-9]+' "$outdir/annotate.txt" | sort -rn | head -8 || true)
+    [ -n "$hottest" ] || echo "  (perf annotate named no source line: was the binary built with -g?)"
+    [ -z "$hottest" ] || echo "$hottest" | while read -r percent place; do
             line=${place##*:}
             code=""
             [ -n "${SOURCE:-}" ] && [ "$(basename "$SOURCE")" = "${place%%:*}" ] \

@@ -26,12 +26,22 @@ need dot graphviz
 mkdir -p "$outdir"
 written=()
 
+# pprof ARGS...: google-pprof, whose chatter on stderr is kept in
+# pprof-stderr.txt and shown only if it fails.
+pprof() {
+    google-pprof "$@" 2>"$outdir/pprof-stderr.txt" || {
+        echo "profile: google-pprof $* failed:" >&2
+        cat "$outdir/pprof-stderr.txt" >&2
+        exit 1
+    }
+}
+
 # pprof_report NAME PROFILE FLAGS... : NAME-top.txt, NAME-top-cum.txt, NAME.png
 pprof_report() {
     local name=$1 profile=$2
     shift 2
-    google-pprof --text --nodecount=30 "$@" "$binary" "$profile" >"$outdir/$name-top.txt" 2>/dev/null
-    google-pprof --text --cum --nodecount=30 "$@" "$binary" "$profile" >"$outdir/$name-top-cum.txt" 2>/dev/null
+    pprof --text --nodecount=30 "$@" "$binary" "$profile" >"$outdir/$name-top.txt"
+    pprof --text --cum --nodecount=30 "$@" "$binary" "$profile" >"$outdir/$name-top-cum.txt"
     # With no samples pprof prints no report at all, and --dot fails
     # without a word: say it here, before drawing.
     local total
@@ -41,10 +51,10 @@ pprof_report() {
              "(give it longer: BENCHTIME=2s, or DURATION=10s for the server)" >&2
         exit 1
     fi
-    google-pprof --dot --nodecount=40 "$@" "$binary" "$profile" 2>/dev/null | dot -Tpng -o "$outdir/$name.png"
+    pprof --dot --nodecount=40 "$@" "$binary" "$profile" | dot -Tpng -o "$outdir/$name.png"
     # The slides' version: pruned and relettered to be read on a projector
     # (profiles/slidegraph.py says how).
-    google-pprof --dot --nodecount=26 "$@" "$binary" "$profile" 2>/dev/null | "$here/slidegraph.py" \
+    pprof --dot --nodecount=26 "$@" "$binary" "$profile" | "$here/slidegraph.py" \
         | dot -Tpng -Gdpi=80 -o "$outdir/$name-slide.png"
     written+=("$outdir/$name-top.txt" "$outdir/$name-top-cum.txt" "$outdir/$name.png"
               "$outdir/$name-slide.png")
@@ -75,14 +85,14 @@ cpu)
         BENCH=${BENCH:-'^BenchmarkHi$'} BENCHTIME=$benchtime COUNT=1 "$binary"
     [ -s "$outdir/cpu.prof" ] || { echo "profile: no CPU profile was written (is libprofiler linked?)" >&2; exit 1; }
     pprof_report cpu "$outdir/cpu.prof"
-    google-pprof --list=hi_handle "$binary" "$outdir/cpu.prof" >"$outdir/cpu-list-hi_handle.txt" 2>/dev/null
+    pprof --list=hi_handle "$binary" "$outdir/cpu.prof" >"$outdir/cpu-list-hi_handle.txt"
     # The hottest function of our own code, by flat samples: disassemble it.
     # Names starting with "_" (_init, _start) are the C runtime's, not ours:
     # samples in PLT stubs get charged to _init.
     hot=$(awk 'NR == FNR { if ($2 ~ /^[Tt]$/ && $3 !~ /^_/) ours[$3] = 1; next }
                $6 in ours { print $6; exit }' <(nm "$binary") "$outdir/cpu-top.txt")
     hot=${hot:-hi_handle}
-    google-pprof --disasm="$hot" "$binary" "$outdir/cpu.prof" >"$outdir/cpu-disasm.txt" 2>/dev/null
+    pprof --disasm="$hot" "$binary" "$outdir/cpu.prof" >"$outdir/cpu-disasm.txt"
     written+=("$outdir/cpu-list-hi_handle.txt" "$outdir/cpu-disasm.txt ($hot)")
     ;;
 mem)
@@ -92,7 +102,8 @@ mem)
     # the start and the end of the measured run (bench.c), and one at exit.
     HEAPPROFILE="$outdir/heap" HEAP_PROFILE_ALLOCATION_INTERVAL=1000000000000000 \
         HEAP_PROFILE_INUSE_INTERVAL=1000000000000000 BENCH=${BENCH:-'^BenchmarkHi$'} \
-        BENCHTIME=${BENCHTIME:-200000x} COUNT=1 "$binary" 2>"$outdir/mem-dumps.txt" | tee "$outdir/mem-bench.txt"
+        BENCHTIME=${BENCHTIME:-200000x} COUNT=1 "$binary" 2>"$outdir/mem-dumps.txt" | tee "$outdir/mem-bench.txt" \
+        || { cat "$outdir/mem-dumps.txt" >&2; echo "profile: $binary failed" >&2; exit 1; }
     start=$(sed -n 's/^Dumping heap profile to \(.*\) (measured run starts)$/\1/p' "$outdir/mem-dumps.txt")
     end=$(sed -n 's/^Dumping heap profile to \(.*\) (measured run ends)$/\1/p' "$outdir/mem-dumps.txt")
     if [ -z "$start" ] || [ -z "$end" ]; then
@@ -106,8 +117,8 @@ mem)
     cp "$start" "$outdir/mem-base.prof"
     cp "$end" "$outdir/mem.prof"
     calls=$(awk '/^Benchmark/ { print $2; exit }' "$outdir/mem-bench.txt")
-    handler_bytes=$(google-pprof --text --alloc_space --show_bytes --base="$outdir/mem-base.prof" \
-        "$binary" "$outdir/mem.prof" 2>/dev/null | sed -n 's/^Total: \([0-9]*\) B$/\1/p')
+    handler_bytes=$(pprof --text --alloc_space --show_bytes --base="$outdir/mem-base.prof" \
+        "$binary" "$outdir/mem.prof" | sed -n 's/^Total: \([0-9]*\) B$/\1/p')
     if [ -z "$handler_bytes" ] || [ "$handler_bytes" = 0 ]; then
         empty_picture mem "nothing allocated per request: ${calls:-0} calls of BenchmarkHi, 0 bytes"
     else
@@ -116,9 +127,9 @@ mem)
         # read 0.0 on every line, so count those in bytes.
         if awk -v total="$(samples "$outdir/mem-top.txt")" 'BEGIN { exit !(total < 1) }'; then
             for flag in "" --cum; do
-                google-pprof --text $flag --nodecount=30 --alloc_space --show_bytes \
+                pprof --text $flag --nodecount=30 --alloc_space --show_bytes \
                     --base="$outdir/mem-base.prof" "$binary" "$outdir/mem.prof" \
-                    >"$outdir/mem-top${flag:+-cum}.txt" 2>/dev/null
+                    >"$outdir/mem-top${flag:+-cum}.txt"
             done
         fi
     fi
@@ -139,8 +150,7 @@ block)
         # The graph weighs stacks by time spent waiting, like Go's
         # blockprofile; the counts of waits go into a text report beside it.
         pprof_report block "$outdir/block.prof"
-        google-pprof --text --contentions "$binary" "$outdir/block.prof" \
-            >"$outdir/block-contentions.txt" 2>/dev/null
+        pprof --text --contentions "$binary" "$outdir/block.prof" >"$outdir/block-contentions.txt"
         written+=("$outdir/block-contentions.txt")
     fi
     ;;
