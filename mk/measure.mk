@@ -125,7 +125,9 @@ optcmp: $(call per_unit,optcmp)
 	@bench/benchtool.py benchcmp $(OUT)/$*/optcmp "$(DEFAULT_OPTIMIZE)=out/$*/bench" "$(OPTIMIZE)=$(OUT)/$*/bench"
 
 # UNIT-pgo: gcc's profile-guided optimization. The benchmarks run once on
-# an instrumented build (-fprofile-generate); then every file is compiled
+# an instrumented build (-fprofile-generate), for a fixed number of calls
+# so that the same profile, and so the same build, comes out of every
+# run; then every file is compiled
 # again with what they recorded (-fprofile-use), to the same object paths,
 # which is how gcc finds each file's profile; then the same comparison.
 PGO_SOURCES = $(call unit_source,$(1)) $(BENCH_SOURCES)
@@ -139,8 +141,8 @@ pgo: $(call per_unit,pgo)
 	echo "pgo: compiling with -fprofile-generate"; \
 	flags=-fprofile-generate; compile $(call PGO_SOURCES,$*) bench/alloc_count_none.c; \
 	$(CC) -fprofile-generate -o $$pgo/bench-train $$objects $$pgo/obj/alloc_count_none.o $(LIBS) || exit 1; \
-	echo "pgo: training: every benchmark, once"; \
-	BENCH=. BENCHTIME=0.2s COUNT=1 $$pgo/bench-train >$$pgo/training.txt || { cat $$pgo/training.txt; exit 1; }; \
+	echo "pgo: training: every benchmark, 20000 calls each (a count, not a time: the same profile every run)"; \
+	BENCH=. BENCHTIME=20000x COUNT=1 $$pgo/bench-train >$$pgo/training.txt || { cat $$pgo/training.txt; exit 1; }; \
 	echo "pgo: compiling again with -fprofile-use"; \
 	flags="-fprofile-use -fprofile-partial-training -Wno-missing-profile"; \
 	compile $(call PGO_SOURCES,$*) bench/alloc_count_none.c bench/alloc_count.c; \

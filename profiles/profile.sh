@@ -102,7 +102,7 @@ mem)
     # the start and the end of the measured run (bench.c), and one at exit.
     HEAPPROFILE="$outdir/heap" HEAP_PROFILE_ALLOCATION_INTERVAL=1000000000000000 \
         HEAP_PROFILE_INUSE_INTERVAL=1000000000000000 BENCH=${BENCH:-'^BenchmarkHi$'} \
-        BENCHTIME=${BENCHTIME:-200000x} COUNT=1 "$binary" 2>"$outdir/mem-dumps.txt" | tee "$outdir/mem-bench.txt" \
+        BENCHTIME=${BENCHTIME:-20000x} COUNT=1 "$binary" 2>"$outdir/mem-dumps.txt" | tee "$outdir/mem-bench.txt" \
         || { cat "$outdir/mem-dumps.txt" >&2; echo "profile: $binary failed" >&2; exit 1; }
     start=$(sed -n 's/^Dumping heap profile to \(.*\) (measured run starts)$/\1/p' "$outdir/mem-dumps.txt")
     end=$(sed -n 's/^Dumping heap profile to \(.*\) (measured run ends)$/\1/p' "$outdir/mem-dumps.txt")
