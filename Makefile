@@ -77,7 +77,7 @@ help:
 	@echo "  profile                   CPU profile of BenchmarkHi: top, list, disasm, call graph"
 	@echo "  memprofile                what BenchmarkHi allocates (tcmalloc's heap profiler)"
 	@echo "  blockprofile              mutex contention under BenchmarkHiParallel"
-	@echo "  blockprofile-check        the contention profile against the kernel's futex count"
+	@echo "  blockprofile-check        the contention profile against the lock calls the kernel put to sleep"
 	@echo "  profile-server            CPU profile of the live server under wrk"
 	@echo "  cover                     coverage of the shared suite"
 	@echo "  optcmp                    OPTIMIZE=\"-O3 -flto\" against -O2: time and instructions"

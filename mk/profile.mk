@@ -3,7 +3,7 @@
 #   UNIT-profile          gperftools' CPU profiler over BenchmarkHi
 #   UNIT-memprofile       tcmalloc's heap profiler: what BenchmarkHi allocates
 #   UNIT-blockprofile     mutex contention (profiles/contention.c, LD_PRELOAD)
-#   UNIT-blockprofile-check  the same, against the kernel's futex count
+#   UNIT-blockprofile-check  the same, against the lock calls the kernel put to sleep
 #   UNIT-profile-server   the CPU profiler in the live server, under wrk
 #   UNIT-cover            coverage of the shared suite (gcov, gcovr)
 #
