@@ -25,7 +25,7 @@ $(JS_READY): js/package.json js/package-lock.json | deps-slides
 # say) leaves the deck with the reference copy, which says so on its slide.
 SLIDES_INPUTS := $(OUT)/compare/compare.json $(OUT)/benchcmp/stage1-vs-stage2/benchstat.txt \
   $(foreach n,1 2,$(OUT)/stage$(n)/profiles/cpu-slide.png) $(OUT)/stage1/profiles/mem-slide.png \
-  $(foreach n,4 5,$(OUT)/stage$(n)/profiles/block-slide.png) $(OUT)/stage$(LAST_STAGE)/profiles/server-slide.png \
+  $(foreach n,4 5,$(OUT)/stage$(n)/profiles/block-slide.png) \
   $(OUT)/stage3/profiles/cover/summary.txt $(OUT)/stage1/race.txt $(OUT)/stage1/perf/flame/flame.png \
   $(OUT)/stage$(LAST_STAGE)/perf/flame-server/flame.png $(OUT)/stage1/perf/dhat/report.txt \
   $(OUT)/stage4/block-check/report.txt $(OUT)/stage$(LAST_STAGE)/perf/syscalls/report.txt \
@@ -42,8 +42,6 @@ $(OUT)/%/profiles/mem-slide.png:
 	-$(MAKE) --no-print-directory $*-memprofile
 $(OUT)/%/profiles/block-slide.png:
 	-$(MAKE) --no-print-directory $*-blockprofile
-$(OUT)/%/profiles/server-slide.png:
-	-$(MAKE) --no-print-directory $*-profile-server
 $(OUT)/%/profiles/cover/summary.txt:
 	-$(MAKE) --no-print-directory $*-cover
 $(OUT)/%/race.txt:
