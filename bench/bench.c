@@ -337,13 +337,15 @@ int bench_claim(struct bench_parallel *p)
  * like Go's b.RunParallel(). In the warm-up run each worker does exactly
  * one, so every thread's lazy set-up (a first match data, say) is done
  * before anything is measured. How long the workers waited for a CPU is
- * read with the timer stopped, from the moment they are told to go. */
+ * read with the timer stopped, from the moment they are told to go; the
+ * timer is left running or stopped, as the caller had it. */
 void bench_run_parallel(struct bench *b, void (*body)(struct bench_parallel *p))
 {
     struct bench_run *run = b->run;
     struct bench_pool *pool;
     long grain;
     long long waited;
+    int timing = run->timer_on;   /* a caller may have stopped the timer itself */
 
     bench_stop_timer(b);
     if (worker_pool == NULL)
@@ -357,7 +359,8 @@ void bench_run_parallel(struct bench *b, void (*body)(struct bench_parallel *p))
     for (int i = 0; i < pool->workers; i++)
         pool->parallel[i].left = run->warm_up ? 1 : 0;
     waited = workers_cpu_wait_ns(pool);
-    bench_start_timer(b);
+    if (timing)
+        bench_start_timer(b);
 
     for (int i = 0; i < pool->workers; i++)
         sem_post(&pool->go[i]);
@@ -367,7 +370,8 @@ void bench_run_parallel(struct bench *b, void (*body)(struct bench_parallel *p))
     bench_stop_timer(b);
     run->threads = pool->workers;
     run->cpu_wait_ns += workers_cpu_wait_ns(pool) - waited;
-    bench_start_timer(b);
+    if (timing)
+        bench_start_timer(b);
 }
 
 /* ============================ Settings =================================== */

@@ -40,6 +40,14 @@ import benchstats
 COMPARE_PY = "/usr/share/benchmark/compare.py"
 
 
+
+def waited_for_cpu(run):
+    """Returns whether a benchmark run's threads waited for a CPU more than
+    10% of the time, judged as bench.c judges it: runs shorter than 10 ms
+    are not (waking the workers alone is that share of them)."""
+    return (run.get("cpu_wait_share", 0) > 0.1
+            and run.get("real_time", 0) * run.get("iterations", 0) >= 1e7)
+
 def fail(message):
     """Prints message and exits with status 1."""
     print(f"benchtool: {message}", file=sys.stderr)
@@ -199,7 +207,7 @@ def print_benchstat(labels, runs):
         print()
     for label, column in zip(labels, runs):
         for name in names:
-            waited = sum(1 for r in column[name] if r.get("cpu_wait_share", 0) > 0.1)
+            waited = sum(1 for r in column[name] if waited_for_cpu(r))
             if waited:
                 print(f"note: {waited} of the {label} {name} runs waited for a CPU more than"
                       " 10% of the time: another process was busy, so they are slower")
@@ -282,7 +290,7 @@ def stage_row(number, directory, runs, loads):
     row["bytes"] = statistics.median(r["bytes_per_op"] for r in serial)
     row["allocs"] = statistics.median(r["allocs_per_op"] for r in serial)
     row["p99"] = statistics.median(p99 for _, _, p99 in loads)
-    row["cpu_waits"] = sum(1 for r in serial + parallel if r.get("cpu_wait_share", 0) > 0.1)
+    row["cpu_waits"] = sum(1 for r in serial + parallel if waited_for_cpu(r))
     instr = os.path.join(directory, "instr", "instr.json")
     if not os.path.exists(instr):
         fail(f"no {instr}: run `make stage{number} instr` first (make compare does)")

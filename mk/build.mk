@@ -144,9 +144,9 @@ race: $(call per_unit,race)
 # diff N=3 (or make stage3 diff): the lesson of stage N, as a diff. The
 # workspace's (make work diff) is in mk/work.mk.
 DIFF_STAGE := $(or $(N),$(patsubst stage%,%,$(firstword $(SELECTED))))
-diff: $(if $(filter work,$(SELECTED)),work-diff,stage-diff)
-.PHONY: stage-diff
-stage-diff:
+diff: $(if $(filter work,$(SELECTED)),work-diff,diff-of-stage)
+.PHONY: diff-of-stage
+diff-of-stage:
 	@$(if $(call stage_before,$(DIFF_STAGE)),:,echo "usage: make diff N=2..$(LAST_STAGE) (or make stage3 diff): what stage N changed" >&2; exit 2)
 	@diff -u $(call stage_dir,$(call stage_before,$(DIFF_STAGE)))/hi.c $(call stage_dir,$(DIFF_STAGE))/hi.c || true
 # make stage3-diff, by its own name like the other per-stage targets.

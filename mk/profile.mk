@@ -54,7 +54,7 @@ blockprofile: $(call per_unit,blockprofile)
 blockprofile-check: $(addsuffix -blockprofile-check,$(or $(SELECTED),stage4))
 %-blockprofile-check: $(OUT)/%/bench-cpu $(CONTENTION_LIB) | deps-perf
 	@mkdir -p $(OUT)/$*/block-check && profiles/block_check.sh $< $(CONTENTION_LIB) $(OUT)/$*/block-check \
-	  | tee $(OUT)/$*/block-check/report.txt
+	  2>&1 | tee $(OUT)/$*/block-check/report.txt
 
 profile-server: $(call per_unit,profile-server)
 %-profile-server: $(OUT)/%/server-cpu | deps-bench

@@ -184,14 +184,22 @@ syscalls)
     failing=$(python3 "$here/perfreport.py" syscalls "$outdir/trace.txt" "$requests" \
               | awk '/FAILS/ && $2 >= 0.5 { print $1 }')
     for call in $failing; do
-        command -v strace >/dev/null && [ -n "$server_pid" ] || break
-        strace -f -e trace="$call" -Z -p "$server_pid" -o "$outdir/$call.txt" 2>/dev/null &
-        tracer=$!
-        sleep 0.5
-        one_request
-        sleep 0.3
-        kill -INT "$tracer" 2>/dev/null || true
-        wait "$tracer" || true
+        command -v strace >/dev/null || break
+        if [ -n "$server_pid" ]; then     # perf traced: attach to the running server
+            strace -f -e trace="$call" -Z -p "$server_pid" -o "$outdir/$call.txt" 2>/dev/null &
+            tracer=$!
+            sleep 0.5
+            one_request
+            sleep 0.3
+            kill -INT "$tracer" 2>/dev/null || true
+            wait "$tracer" || true
+        else                              # strace only: a fresh server, its child
+            start_server strace -f -e trace="$call" -Z -o "$outdir/$call.txt"
+            one_request
+            pkill -TERM -P "$server_pid" || true
+            wait "$server_pid" || true
+            server_pid=""
+        fi
         example=$(grep -m1 -- '= -1' "$outdir/$call.txt" | sed 's/^[0-9]* *//' || true)
         [ -z "$example" ] || echo "  $call, for example: $example"
     done

@@ -201,6 +201,8 @@ def diff(argument):
         fail(f"{{{{diff:{argument}}}}}: stage {number} has no stage before it to diff "
              f"against (stages 2 to {len(STAGES)} do)")
     hunks = diff_hunks(int(number))
+    if not re.fullmatch(r"(hunks=\d+(,\d+)*|\d+/\d+)?", selection):
+        fail(f"{{{{diff:{argument}}}}}: after the stage, hunks=1,2 or a page P/Q")
     if selection.startswith("hunks="):
         chosen = [int(i) for i in selection[len("hunks="):].split(",")]
         if not all(1 <= i <= len(hunks) for i in chosen):
@@ -303,8 +305,13 @@ def readme_with_reference():
         if i + 1 >= len(lines) or not lines[i].startswith("```") or not lines[i + 1].startswith("$ "):
             fail(f"README.md: {marker[1]}: the marker must be followed by ``` and a $ command line")
         out += lines[i:i + 2]
+        if "```" not in lines[i + 2:]:
+            fail(f"README.md: {marker[1]}: the block after the marker is never closed with ```")
         end = lines.index("```", i + 2)
-        with open(os.path.join(REFERENCE, marker[1])) as file:
+        reference = os.path.join(REFERENCE, marker[1])
+        if not os.path.exists(reference):
+            fail(f"README.md: {marker[1]}: no such file in slides/reference/")
+        with open(reference) as file:
             out += file.read().rstrip("\n").split("\n")
         i = end
     return "\n".join(out)
