@@ -212,13 +212,14 @@ START_TEST(test_live_parallel_exact)
 {
     static unsigned long numbers[8 * 250];
     struct numbering result;
+    char line[160];
 
     ck_assert_int_eq(fetch_in_parallel(live_server.port, 8, 250, numbers), 0);
     check_numbering(numbers, 8 * 250, &result);
-    ck_assert_uint_eq(result.invalid, 0);
-    ck_assert_uint_eq(result.duplicates, 0);
-    ck_assert_uint_eq(result.missing, 0);
-    ck_assert_uint_eq(result.highest - result.lowest + 1, 8 * 250);
+    /* Earlier tests used this server, so the block may start anywhere. */
+    ck_assert_msg(numbering_exact(&result, result.lowest),
+                  "8 clients x 250 requests: %s, want 2000 consecutive visitors each once",
+                  describe_numbering(&result, line, sizeof line));
 }
 END_TEST
 

@@ -42,18 +42,16 @@ static int run_round(int requests, unsigned long before, unsigned long *numbers,
     if (handle_in_parallel(THREADS, requests, numbers) != 0)
         return -1;
     check_numbering(numbers, count, result);
-    return !(result->duplicates || result->missing || result->invalid ||
-             result->lowest != before + 1 || result->highest != before + count);
+    return numbering_exact(result, before + 1);
 }
 
 /* Prints one line about a round's numbers. */
 static void print_numbering(const char *prefix, const struct numbering *result)
 {
-    printf("%s%zu requests on %d threads: visitors %lu..%lu, %zu duplicate%s, "
-           "%zu missing, %zu bad response%s\n", prefix, result->count, THREADS,
-           result->lowest, result->highest, result->duplicates,
-           result->duplicates == 1 ? "" : "s", result->missing, result->invalid,
-           result->invalid == 1 ? "" : "s");
+    char line[160];
+
+    printf("%s%zu requests on %d threads: %s\n", prefix, result->count, THREADS,
+           describe_numbering(result, line, sizeof line));
 }
 
 /* One round, as ThreadSanitizer's build runs it. Returns the exit status. */

@@ -85,6 +85,27 @@ void check_numbering(const unsigned long *numbers, size_t count, struct numberin
     free(sorted);
 }
 
+/* Returns 1 when result shows the numbers first, first + 1, ... each
+ * exactly once, every response a welcome page; 0 otherwise. That is what
+ * a race-free counter hands a batch of calls that nobody else shares. */
+int numbering_exact(const struct numbering *result, unsigned long first)
+{
+    return result->invalid == 0 && result->duplicates == 0 && result->missing == 0 &&
+           result->lowest == first && result->highest == first + result->count - 1;
+}
+
+/* Writes result as one line ("visitors 1..2000, 0 duplicates, 0 missing,
+ * 0 bad responses") into text, at most size bytes, for a report or a
+ * failure message. Returns text. */
+const char *describe_numbering(const struct numbering *result, char *text, size_t size)
+{
+    snprintf(text, size, "visitors %lu..%lu, %zu duplicate%s, %zu missing, %zu bad response%s",
+             result->lowest, result->highest, result->duplicates,
+             result->duplicates == 1 ? "" : "s", result->missing, result->invalid,
+             result->invalid == 1 ? "" : "s");
+    return text;
+}
+
 /* ============================ Parallel calls ============================= */
 
 /* The starting gun: the workers wait until every one of them exists, so

@@ -21,6 +21,8 @@ struct numbering {
 };
 
 void check_numbering(const unsigned long *numbers, size_t count, struct numbering *result);
+int numbering_exact(const struct numbering *result, unsigned long first);
+const char *describe_numbering(const struct numbering *result, char *text, size_t size);
 int handle_in_parallel(int threads, int requests, unsigned long *numbers);
 int fetch_in_parallel(int port, int clients, int requests, unsigned long *numbers);
 
