@@ -19,22 +19,12 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 # SKIPPED-FILE tells make test's closing count that this test did not run, and why.
 mkdir -p "$outdir" "$(dirname "$skipped")"
 rm -f "$skipped"
-skip() {
-    echo "slides test: SKIPPED, $1 ($2)"
-    echo "slides-test: $1" >"$skipped"
+. "$root/tests/slides_tools.sh"
+if ! slides_tools "$root"; then
+    echo "slides test: SKIPPED, $missing ($install)"
+    echo "slides-test: $missing" >"$skipped"
     exit 0
-}
-
-# Debian's Chromium binary, else its wrapper script, else any on PATH.
-browser=${CHROMIUM:-}
-for candidate in /usr/lib/chromium/chromium /usr/bin/chromium; do
-    if [ -z "$browser" ] && [ -x "$candidate" ]; then browser=$candidate; fi
-done
-[ -n "$browser" ] || browser=$(command -v chromium || command -v chromium-browser || true)
-[ -n "$browser" ] || skip "Chromium is not installed" "make deps installs it where it can"
-command -v node >/dev/null || skip "node is not installed" "make deps installs it"
-[ -f "$root/js/node_modules/playwright-core/package.json" ] \
-    || skip "playwright-core is not installed in js/node_modules" "make js/node_modules/.installed installs it"
+fi
 
 status=0
 CHROMIUM=$browser timeout 180 node "$root/tests/slides_check.mjs" "$deck" "$outdir" || status=$?

@@ -16,20 +16,12 @@ outdir=${1:?usage: selftest.sh OUTDIR SKIPPED-FILE}
 skipped=${2:?skipped-file}
 mkdir -p "$outdir" "$(dirname "$skipped")"
 rm -f "$skipped"
-skip() {
-    echo "slides check self-test: SKIPPED, $1"
-    echo "slides-fixture: $1" >"$skipped"
+. "$root/tests/slides_tools.sh"
+if ! slides_tools "$root"; then
+    echo "slides check self-test: SKIPPED, $missing"
+    echo "slides-fixture: $missing" >"$skipped"
     exit 0
-}
-
-browser=${CHROMIUM:-}
-for candidate in /usr/lib/chromium/chromium /usr/bin/chromium; do
-    if [ -z "$browser" ] && [ -x "$candidate" ]; then browser=$candidate; fi
-done
-[ -n "$browser" ] || browser=$(command -v chromium || command -v chromium-browser || true)
-[ -n "$browser" ] || skip "Chromium is not installed"
-command -v node >/dev/null || skip "node is not installed"
-[ -f "$root/js/node_modules/playwright-core/package.json" ] || skip "playwright-core is not installed in js/node_modules"
+fi
 
 REFERENCE_ONLY=1 "$root/slides/build.py" "$outdir" "$here/bad.md" >/dev/null
 status=0
