@@ -33,7 +33,7 @@ SERVER_SOURCES := common/server.c common/civet_writer.c common/router.c \
                   common/query.c common/response.c
 HANDLER_SOURCES := common/router.c common/query.c common/response.c tests/recorder.c
 TEST_SOURCES := $(wildcard tests/check_*.c) tests/http_client.c tests/server_process.c \
-                tests/visitors.c tests/robust.c
+                tests/visitors.c
 RACE_SOURCES := tests/race.c tests/visitors.c tests/http_client.c tests/server_process.c
 
 # What the suite is told about the unit it checks (tests/check_suite.h).

@@ -2,7 +2,7 @@
  * check_main.c - the one test suite every stage must pass: main().
  *
  * The Makefile builds it once per stage, against that stage's hi.c (or
- * the attendee's work/hi.c), with every tests/check_*.c and tests/robust.c.
+ * the attendee's work/hi.c), with every tests/check_*.c.
  * Each of those files checks one concern and registers it as one test case
  * (check_suite.h lists them); this file only puts them together and runs
  * them.

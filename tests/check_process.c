@@ -16,38 +16,9 @@
 #include "check_suite.h"
 #include "http_client.h"
 #include "server_process.h"
-
-/* The signals that must stop the server cleanly, with their names. */
-static const struct { int number; const char *name; } stop_signals[] = {
-    { SIGTERM, "SIGTERM" },
-    { SIGINT, "SIGINT" },
-};
+#include "visitors.h"
 
 /* ============================ Starting and stopping ====================== */
-
-START_TEST(test_port_zero_and_clean_stops)
-{
-    const char *binary = required_environment("HI_SERVER");
-    static struct http_response response;
-    struct server_process server;
-
-    for (int i = 0; i < COUNT(stop_signals); i++) {
-        int status;
-
-        ck_assert_msg(server_start(&server, binary, "0") == 0,
-                      "PORT=0: no listening line, got \"%s\"", server.first_line);
-        ck_assert_int_gt(server.port, 0);
-        ck_assert_int_eq(http_get(server.port, "/hi?color=red", &response), 0);
-        assert_response_bytes("GET /hi?color=red", &response, "200 OK",
-                              "text/html; charset=utf-8", "",
-                              "<h1 style='color: red'>Welcome!</h1>You are visitor number 1!",
-                              "keep-alive");
-        status = server_stop(&server, stop_signals[i].number);
-        ck_assert_msg(status == 0, "%s: exit status %d, want 0", stop_signals[i].name, status);
-        unlink(server.stderr_path);
-    }
-}
-END_TEST
 
 /* How long a stop may take with an idle client: the server aims at half
  * a second (its 400 ms timeouts and the thread that knocks on its
@@ -56,46 +27,61 @@ END_TEST
  * without those settles into. */
 #define STOP_MS_MAX 750
 
-/* The idle clients a stop must not hang on: one that made a keep-alive
- * request and waits for its next, and one that connected and never sent
- * a byte. Each with both stop signals. */
+/* Who is connected when the stop comes: nobody (the one client made a
+ * request and left), or an idle client the stop must not hang on: one
+ * that made a keep-alive request and waits for its next, or one that
+ * connected and never sent a byte. Each with both stop signals. */
+enum client { CLIENT_LEFT, CLIENT_KEEP_ALIVE, CLIENT_SILENT };
+
 static const struct {
     int signal_number;
     const char *name;
-    int sends_a_request;
-} idle_clients[] = {
-    { SIGTERM, "SIGTERM, a keep-alive client idle after one request", 1 },
-    { SIGINT, "SIGINT, a keep-alive client idle after one request", 1 },
-    { SIGTERM, "SIGTERM, a client connected that never sent a byte", 0 },
-    { SIGINT, "SIGINT, a client connected that never sent a byte", 0 },
+    enum client client;
+} stops[] = {
+    { SIGTERM, "SIGTERM, after a client's request and its leaving", CLIENT_LEFT },
+    { SIGINT, "SIGINT, after a client's request and its leaving", CLIENT_LEFT },
+    { SIGTERM, "SIGTERM, a keep-alive client idle after one request", CLIENT_KEEP_ALIVE },
+    { SIGINT, "SIGINT, a keep-alive client idle after one request", CLIENT_KEEP_ALIVE },
+    { SIGTERM, "SIGTERM, a client connected that never sent a byte", CLIENT_SILENT },
+    { SIGINT, "SIGINT, a client connected that never sent a byte", CLIENT_SILENT },
 };
 
-/* A stop with an idle client: it holds a worker thread in civetweb's
- * wait for its request. Timed from the signal to the exit. */
-START_TEST(test_stop_with_idle_client)
+/* A server on PORT=0 (a free port, which it prints) answers its first
+ * request, then stops: with exit status 0, and in time even with an idle
+ * client holding a worker thread in civetweb's wait for its request.
+ * Timed from the signal to the exit. */
+START_TEST(test_port_zero_and_stop)
 {
     static const char request_text[] = "GET /hi?color=red HTTP/1.1\r\nHost: x\r\n\r\n";
     static struct http_response response;
-    const char *name = idle_clients[_i].name;
+    const char *name = stops[_i].name;
+    char page[256];
     struct server_process server;
     long long started_ms, stop_ms;
     int fd, status;
 
-    ck_assert_msg(server_start(&server, required_environment("HI_SERVER"), "0") == 0,
-                  "no listening line, got \"%s\"", server.first_line);
+    start_server(&server, "HI_SERVER");
+    ck_assert_int_gt(server.port, 0);
     fd = http_connect(server.port);
     ck_assert_msg(fd >= 0, "cannot connect to port %d", server.port);
-    if (idle_clients[_i].sends_a_request) {
-        ck_assert_int_eq(http_send(fd, request_text, sizeof request_text - 1), 0);
-        ck_assert_int_eq(http_read_response(fd, &response), 0);
-        ck_assert_msg(contains(response.raw, "\r\nConnection: keep-alive\r\n"),
-                      "not a keep-alive response: %s", quote(response.raw));
+    if (stops[_i].client != CLIENT_SILENT) {
+        ck_assert_msg(http_send(fd, request_text, sizeof request_text - 1) == 0 &&
+                      http_read_response(fd, &response) == 0,
+                      "%s: request %s: no well-formed response", name, quote(request_text));
+        expected_page(page, sizeof page, "red", 1);
+        assert_response_bytes(request_text, &response, "200 OK", "text/html; charset=utf-8", "",
+                              page, "keep-alive");
+    }
+    if (stops[_i].client == CLIENT_LEFT) {
+        close(fd);
+        fd = -1;
     }
 
-    started_ms = monotonic_ms();   /* the connection stays open, idle */
-    status = server_stop(&server, idle_clients[_i].signal_number);
+    started_ms = monotonic_ms();   /* any connection left stays open, idle */
+    status = server_stop(&server, stops[_i].signal_number);
     stop_ms = monotonic_ms() - started_ms;
-    close(fd);
+    if (fd >= 0)
+        close(fd);
     unlink(server.stderr_path);
     ck_assert_msg(status == 0, "%s: exit status %d after %lld ms, want 0", name, status, stop_ms);
     ck_assert_msg(stop_ms < STOP_MS_MAX, "%s: the server took %lld ms to exit, want less"
@@ -112,7 +98,7 @@ START_TEST(test_busy_port_is_an_error)
     char port_text[16], expected[64];
     char *message;
 
-    ck_assert_int_eq(server_start(&first, binary, "0"), 0);
+    start_server(&first, "HI_SERVER");
     snprintf(port_text, sizeof port_text, "%d", first.port);
     ck_assert_int_eq(server_start(&second, binary, port_text), -1);
     ck_assert_int_eq(second.exit_status, 1);
@@ -154,8 +140,7 @@ TCase *process_tcase(void)
     TCase *tc = tcase_create("process");
 
     tcase_set_timeout(tc, 60);
-    tcase_add_test(tc, test_port_zero_and_clean_stops);
-    tcase_add_loop_test(tc, test_stop_with_idle_client, 0, COUNT(idle_clients));
+    tcase_add_loop_test(tc, test_port_zero_and_stop, 0, COUNT(stops));
     tcase_add_test(tc, test_busy_port_is_an_error);
     tcase_add_loop_test(tc, test_bad_port_is_an_error, 0, COUNT(bad_ports));
     return tc;

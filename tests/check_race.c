@@ -28,23 +28,24 @@ static int count_of(const char *text, const char *needle)
 }
 
 /* Asserts what ThreadSanitizer said, given the stage. output holds what
- * the sanitized program printed; status is how it exited. */
-static void assert_race_verdict(int status, const char *output)
+ * the sanitized program (what names it) printed; status is how it
+ * exited. */
+static void assert_race_verdict(const char *what, int status, const char *output)
 {
     if (STAGE_RACE_FREE) {
         ck_assert_msg(!contains(output, "ThreadSanitizer"),
                       "stage %d expects no data race (race-free in stages/stages.txt),"
                       " but ThreadSanitizer reported one:\n%s", STAGE, output);
-        ck_assert_msg(status == 0, "stage %d expects every visitor number once, but the"
-                      " test exited with status %d:\n%s", STAGE, status, output);
+        ck_assert_msg(status == 0, "stage %d is race-free, but %s exited with status %d,"
+                      " want 0:\n%s", STAGE, what, status, output);
         return;
     }
     /* 66 is ThreadSanitizer's exit status after a report. */
     ck_assert_msg(status == 66, "stage %d keeps its data race on purpose (race in"
                   " stages/stages.txt), so ThreadSanitizer must report it and exit with"
-                  " status 66; the test exited with %d instead. Fixed the race? Work on a"
+                  " status 66; %s exited with %d instead. Fixed the race? Work on a"
                   " copy, checked against the next stage: make work FROM=%d\n%s",
-                  STAGE, status, STAGE, output);
+                  STAGE, what, status, STAGE, output);
     ck_assert_msg(contains(output, "WARNING: ThreadSanitizer: data race"), "%s", output);
     /* The intended race must be the only one: every report names it. */
     ck_assert_msg(count_of(output, "WARNING: ThreadSanitizer") ==
@@ -58,7 +59,7 @@ START_TEST(test_race_direct_calls)
     char *output = NULL;
     int status = run_program(required_environment("HI_RACE"), 150, &output);
 
-    assert_race_verdict(status, output);
+    assert_race_verdict("the race test (tests/race.c)", status, output);
     if (STAGE_RACE_FREE)
         ck_assert_msg(contains(output, "every visitor number was handed out once"), "%s", output);
     free(output);
@@ -77,13 +78,12 @@ START_TEST(test_race_live_server)
     char *output;
     int status;
 
-    ck_assert_msg(server_start(&server, required_environment("HI_SERVER_TSAN"), "0") == 0,
-                  "the ThreadSanitizer server did not start: \"%s\"", server.first_line);
+    start_server(&server, "HI_SERVER_TSAN");
     ck_assert_int_eq(fetch_in_parallel(server.port, 4, 200, numbers), 0);
     status = server_stop(&server, SIGTERM);
     output = server_stderr(&server);
     unlink(server.stderr_path);
-    assert_race_verdict(status, output);
+    assert_race_verdict("the ThreadSanitizer server, stopped with SIGTERM,", status, output);
     free(output);
 
     check_numbering(numbers, 4 * 200, &result);

@@ -6,8 +6,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "check_suite.h"
+#include "server_process.h"
+
+/* How many results of quote() can be in use at once: enough for one message. */
+#define QUOTE_SLOTS 8
 
 /* The longest quoted text one slot holds, quotes and escapes included. */
 #define QUOTE_MAX 700
@@ -74,6 +79,34 @@ const char *quote_bytes(const char *bytes, size_t length)
 const char *quote(const char *text)
 {
     return quote_bytes(text, text != NULL ? strlen(text) : 0);
+}
+
+/* ============================ Servers ==================================== */
+
+/* Returns why server did not start, for a message: its first line, exit
+ * status and what it wrote to stderr, quoted (in quote()'s slots). Removes
+ * its stderr file. */
+const char *start_failure(struct server_process *server)
+{
+    static _Thread_local char text[3 * QUOTE_MAX];
+    char *errors = server_stderr(server);
+
+    snprintf(text, sizeof text, "first line %s, exit status %d, stderr %s",
+             quote(server->first_line), server->exit_status, quote(errors));
+    free(errors);
+    unlink(server->stderr_path);
+    return text;
+}
+
+/* Starts the server binary that $variable names on a free port (PORT=0)
+ * into server. Returns only once it listens; otherwise fails the test,
+ * saying what the server said. */
+void start_server(struct server_process *server, const char *variable)
+{
+    const char *binary = required_environment(variable);
+
+    if (server_start(server, binary, "0") != 0)
+        ck_abort_msg("%s did not start: %s", binary, start_failure(server));
 }
 
 /* ============================ Mismatches ================================= */

@@ -2,14 +2,14 @@
  * check_suite.h - what the files of the shared Check suite share.
  *
  * The suite is one test binary per stage, built from every tests/check_*.c
- * plus tests/robust.c (see mk/build.mk). Each of those files checks one
+ * (see mk/build.mk). Each of those files checks one
  * concern and ends with one registration function, declared below, that
  * returns its test case; check_main.c puts them together into the Suite.
  *
  *   check_contract.c  contract_tcase()  "handler"  the contract, through the recorder
  *   check_live.c      live_tcase()      "live"     the same against the live server
  *   check_process.c   process_tcase()   "process"  PORT, signals, a busy port, stop time
- *   robust.c          robust_tcase()    "robust"   hostile and overloading clients
+ *   check_robust.c    robust_tcase()    "robust"   hostile and overloading clients
  *   check_race.c      race_tcase()      "race"     ThreadSanitizer's verdict
  *
  * The Makefile tells the suite about the unit it checks, as stages/stages.txt
@@ -56,9 +56,6 @@ extern const int invalid_query_count;
 
 /* ============================ Helpers ==================================== */
 
-/* How many results of quote() can be in use at once: enough for one message. */
-#define QUOTE_SLOTS 8
-
 /* A failure message built field by field, like a Go test's t.Errorf. */
 struct mismatch {
     char text[3072];
@@ -69,6 +66,9 @@ const char *required_environment(const char *name);
 int contains(const char *text, const char *needle);
 const char *quote_bytes(const char *bytes, size_t length);
 const char *quote(const char *text);
+struct server_process;
+const char *start_failure(struct server_process *server);
+void start_server(struct server_process *server, const char *variable);
 void mismatch_int(struct mismatch *m, const char *field, long got, long want);
 void mismatch_string(struct mismatch *m, const char *field, const char *got, const char *want);
 void mismatch_bytes(struct mismatch *m, const char *field, const char *got, size_t got_length,

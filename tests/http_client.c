@@ -136,24 +136,34 @@ int http_read_response(int fd, struct http_response *response)
     return 0;
 }
 
-/* ============================ One whole GET ============================== */
+/* ============================ One whole exchange ========================= */
 
-/* Connects, sends "GET target HTTP/1.1" and reads the response into
- * response. Returns 0, or -1. */
-int http_get(int port, const char *target, struct http_response *response)
+/* Connects to port, sends the length bytes of request and reads the
+ * response into response. Returns 0; -1 when no well-formed response
+ * came back (or the request could not be sent); -2 when it could not
+ * connect, which tells a dead server from one that rejects the bytes. */
+int http_exchange(int port, const char *request, size_t length, struct http_response *response)
 {
-    char request[8192];
     int fd = http_connect(port);
     int result = -1;
-    int length;
 
     if (fd < 0)
-        return -1;
-    length = snprintf(request, sizeof request,
-                      "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", target);
-    if (length > 0 && (size_t)length < sizeof request &&
-        http_send(fd, request, (size_t)length) == 0)
+        return -2;
+    if (http_send(fd, request, length) == 0)
         result = http_read_response(fd, response);
     close(fd);
     return result;
+}
+
+/* Sends "GET target HTTP/1.1" on a new connection and reads the response
+ * into response. Returns 0, or -1. */
+int http_get(int port, const char *target, struct http_response *response)
+{
+    char request[8192];
+    int length = snprintf(request, sizeof request,
+                          "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", target);
+
+    if (length <= 0 || (size_t)length >= sizeof request)
+        return -1;
+    return http_exchange(port, request, (size_t)length, response) == 0 ? 0 : -1;
 }

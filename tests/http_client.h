@@ -25,6 +25,7 @@ struct http_response {
 int http_connect(int port);
 int http_send(int fd, const char *request, size_t length);
 int http_read_response(int fd, struct http_response *response);
+int http_exchange(int port, const char *request, size_t length, struct http_response *response);
 int http_get(int port, const char *target, struct http_response *response);
 const char *http_header(const struct http_response *response, const char *name,
                         size_t *length);

@@ -1,6 +1,7 @@
 /*
  * server_process.c - see server_process.h.
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -45,15 +46,25 @@ static int environment_with_port(char *environment[], char *port_setting)
     return 0;
 }
 
-/* Writes "cannot run BINARY" to standard error, with write() alone: it
- * runs in a child between fork() and exec(). */
-static void say_cannot_run(const char *binary)
+/* Writes "cannot run BINARY: errno N" to standard error, with write()
+ * alone: it runs in a child between fork() and exec(), where stdio and
+ * strerror() are not safe. N is execve()'s error (2 ENOENT: no such file;
+ * 13 EACCES: not allowed; 8 ENOEXEC: not a program). */
+static void say_cannot_run(const char *binary, int error)
 {
-    static const char prefix[] = "cannot run ";
+    static const char prefix[] = "cannot run ", middle[] = ": errno ";
+    char digits[16];
+    size_t at = sizeof digits;
 
+    digits[--at] = '\n';
+    do {
+        digits[--at] = (char)('0' + error % 10);
+        error /= 10;
+    } while (error > 0 && at > 0);
     (void)!write(STDERR_FILENO, prefix, sizeof prefix - 1);
     (void)!write(STDERR_FILENO, binary, strlen(binary));
-    (void)!write(STDERR_FILENO, "\n", 1);
+    (void)!write(STDERR_FILENO, middle, sizeof middle - 1);
+    (void)!write(STDERR_FILENO, digits + at, sizeof digits - at);
 }
 
 /* Returns milliseconds on a monotonic clock, for the tests' deadlines. */
@@ -97,7 +108,7 @@ static int read_line(int fd, char *line, size_t size, int seconds)
 int server_start(struct server_process *server, const char *binary, const char *port_text)
 {
     const char *temporary = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-    static char *environment[MAX_ENVIRONMENT];
+    char *environment[MAX_ENVIRONMENT];
     char port_setting[64];
     char *const arguments[] = { (char *)binary, NULL };
     int output[2] = { -1, -1 };
@@ -131,7 +142,7 @@ int server_start(struct server_process *server, const char *binary, const char *
         close(output[1]);
         close(error_fd);
         execve(binary, arguments, environment);
-        say_cannot_run(binary);
+        say_cannot_run(binary, errno);
         _exit(127);
     }
     close(output[1]);
@@ -261,7 +272,7 @@ int run_program_with(const char *binary, char *const arguments[], int seconds, c
         dup2(output_fd, STDERR_FILENO);
         close(output_fd);
         execv(binary, arguments);
-        say_cannot_run(binary);
+        say_cannot_run(binary, errno);
         _exit(127);
     }
     close(output_fd);

@@ -1,13 +1,11 @@
 /*
- * robust.c - the live server under hostile and overloading clients.
+ * check_robust.c - the live server under hostile and overloading clients.
  *
  * Every test here is bounded in count and time, talks only to 127.0.0.1,
  * and ends the same way: the server must still answer GET /hi correctly,
  * and then stop cleanly with exit status 0. Along the way, an overloaded
  * server may answer with an error or make a client wait - but it must
- * never send wrong bytes. Its registration, robust_tcase(), is declared
- * with the others in check_suite.h; the file keeps its old name because
- * mk/build.mk names it.
+ * never send wrong bytes.
  */
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -33,8 +31,7 @@ static struct server_process server;
 /* A fresh server for each attack, so one attack cannot hide another. */
 static void robust_setup(void)
 {
-    ck_assert_msg(server_start(&server, required_environment("HI_SERVER"), "0") == 0,
-                  "server did not start: \"%s\"", server.first_line);
+    start_server(&server, "HI_SERVER");
 }
 
 /* After every attack: a correct answer, then a clean stop. */
@@ -61,14 +58,11 @@ static void robust_teardown(void)
  * server closed the connection or timed out without one. */
 static int send_raw(const char *bytes, size_t length, struct http_response *response)
 {
-    int fd = http_connect(server.port);
-    int status = 0;
+    int result = http_exchange(server.port, bytes, length, response);
 
-    ck_assert_int_ge(fd, 0);
-    if (http_send(fd, bytes, length) == 0 && http_read_response(fd, response) == 0)
-        status = response->status;
-    close(fd);
-    return status;
+    ck_assert_msg(result != -2, "request %s: cannot connect to port %d",
+                  quote_bytes(bytes, length), server.port);
+    return result == 0 ? response->status : 0;
 }
 
 /* ============================ Malformed requests ========================= */
