@@ -70,6 +70,8 @@ help:
 	@echo "  (blockprofile-check alone: stage 4, where the lock is)"
 	@echo "  run                       the server"
 	@echo "  test                      the shared suite and the stage's lesson, measured"
+	@echo "  suite                     the shared suite alone (CK_RUN_CASE=race: one test case)"
+	@echo "  lesson                    the stage's lesson alone: its instruction count, its allocations"
 	@echo "  race                      like go test -race: ThreadSanitizer, then the harm without it"
 	@echo "  bench                     Go-style benchmarks: ns/op, B/op, allocs/op"
 	@echo "  instr                     instructions per request (callgrind): exact, every run"
@@ -115,6 +117,7 @@ help:
 	@echo "  make fuzz                 differential fuzzing of every stage (FUZZTIME=60)"
 	@echo "  make build                every stage's server"
 	@echo "  make deps                 install every Debian package any target needs"
+	@echo "  make deps-GROUP           only one group's: $(DEPS_GROUPS)"
 	@echo "  make clean                remove out/"
 	@echo "  make reference            (maintainers) retake every measurement the deck and README show"
 	@echo

@@ -72,7 +72,6 @@ missing=$(printf '%s\n' $missing | sort -u | tr '\n' ' ')
 optional=$(printf '%s\n' $optional | sort -u | tr '\n' ' ')
 [ -z "${missing// }${optional// }" ] && exit 0
 
-mkdir -p "$out"
 skip_optional() {
     printf '%s\n' $optional >>"$skipped_file"
     echo "deps: not installed: $optional($1); what needs them will say SKIPPED"

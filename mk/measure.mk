@@ -34,7 +34,7 @@ $(OUT)/%/instr/instr.json: $(OUT)/%/bench-plain bench/instr.py | deps-bench
 
 # ============================ Per unit ========================================
 
-.PHONY: bench instr load bench-smoke
+.PHONY: bench instr load lesson bench-smoke
 bench: $(call per_unit,bench)
 %-bench: $(OUT)/%/bench
 	@$(OUT)/$*/bench
@@ -52,6 +52,7 @@ load: $(call per_unit,load)
 # and the instruction count must keep the stage's claim against the
 # stage before (bench/instr.py says which claim broke, and why).
 before_instr = $(if $(call unit_before,$(1)),$(OUT)/stage$(call unit_before,$(1))/instr/instr.json)
+lesson: $(call per_unit,lesson)
 %-lesson: $(OUT)/%/bench $(OUT)/%/instr/instr.json $$(call before_instr,$$*)
 	@echo "--- $(call unit_name,$*): the lesson of stage $(call unit_stage,$*), measured"
 	$(if $(filter zero-alloc,$(call unit_expects,$*)),@BENCH='^BenchmarkHi$$' COUNT=1 BENCHTIME=20000x \

@@ -14,35 +14,31 @@
 # Output goes to out/UNIT/perf/KIND/ (profiles/perf.sh and friends).
 
 perf_dir = $(OUT)/$(1)/perf/$(2)
-FLAME_TEMPLATE := js/node_modules/d3-flame-graph/dist/templates/d3-flamegraph-base.html
 
 .PHONY: flame flame-server stat syscalls offcpu dhat annotate optinfo nagle perf-smoke
 flame: $(call per_unit,flame)
 %-flame: $(OUT)/%/bench-plain $(JS_READY) | deps-perf
-	@mkdir -p $(call perf_dir,$*,flame) && profiles/perf.sh flame $< $(call perf_dir,$*,flame) | tee $(call perf_dir,$*,flame)/report.txt
+	@$(call report_to,$(call perf_dir,$*,flame),profiles/perf.sh flame $< $(call perf_dir,$*,flame))
 
 flame-server: $(call per_unit,flame-server)
 %-flame-server: $(OUT)/%/server $(JS_READY) | deps-perf deps-bench
-	@mkdir -p $(call perf_dir,$*,flame-server) && profiles/perf.sh flame-server $< $(call perf_dir,$*,flame-server) \
-	  | tee $(call perf_dir,$*,flame-server)/report.txt
+	@$(call report_to,$(call perf_dir,$*,flame-server),profiles/perf.sh flame-server $< $(call perf_dir,$*,flame-server))
 
 stat: $(call per_unit,stat)
 %-stat: $(OUT)/%/bench-plain | deps-perf
-	@mkdir -p $(call perf_dir,$*,stat) && profiles/perf.sh stat $< $(call perf_dir,$*,stat) | tee $(call perf_dir,$*,stat)/report.txt
+	@$(call report_to,$(call perf_dir,$*,stat),profiles/perf.sh stat $< $(call perf_dir,$*,stat))
 
 syscalls: $(call per_unit,syscalls)
 %-syscalls: $(OUT)/%/server | deps-perf deps-bench
-	@mkdir -p $(call perf_dir,$*,syscalls) && profiles/perf.sh syscalls $< $(call perf_dir,$*,syscalls) \
-	  | tee $(call perf_dir,$*,syscalls)/report.txt
+	@$(call report_to,$(call perf_dir,$*,syscalls),profiles/perf.sh syscalls $< $(call perf_dir,$*,syscalls))
 
 offcpu: $(call per_unit,offcpu)
 %-offcpu: $(OUT)/%/server | deps-perf deps-bench
-	@mkdir -p $(call perf_dir,$*,offcpu) && profiles/perf.sh offcpu $< $(call perf_dir,$*,offcpu) \
-	  | tee $(call perf_dir,$*,offcpu)/report.txt
+	@$(call report_to,$(call perf_dir,$*,offcpu),profiles/perf.sh offcpu $< $(call perf_dir,$*,offcpu))
 
 dhat: $(call per_unit,dhat)
 %-dhat: $(OUT)/%/bench-plain | deps-perf
-	@mkdir -p $(call perf_dir,$*,dhat) && profiles/dhat.py $< $(call perf_dir,$*,dhat) | tee $(call perf_dir,$*,dhat)/report.txt
+	@$(call report_to,$(call perf_dir,$*,dhat),profiles/dhat.py $< $(call perf_dir,$*,dhat))
 
 annotate: $(call per_unit,annotate)
 %-annotate: $(OUT)/%/bench-plain | deps-perf

@@ -15,6 +15,13 @@ PROFILER_LIBS := -Wl,--no-as-needed -lprofiler -Wl,--as-needed
 CONTENTION_LIB := $(OUT)/profiles/libcontention.so
 profile_dir = $(OUT)/$(1)/profiles
 
+# $(call report_to,DIR,COMMAND) runs COMMAND, showing what it prints, and
+# keeps that as DIR/report.txt only when it succeeds: a tool that cannot
+# run here (perf not allowed, say) leaves no empty or partial report for
+# the deck to show as measured, and any earlier real one stays.
+report_to = mkdir -p $(1) && { $(2) | tee $(1)/report.part && mv $(1)/report.part $(1)/report.txt \
+	|| { rm -f $(1)/report.part; exit 1; }; }
+
 # The contention profiler, a library loaded with LD_PRELOAD. Frame
 # pointers, because it walks them to find its caller's stack.
 $(CONTENTION_LIB): profiles/contention.c $(COMPILER_STAMP) | deps-profile
@@ -53,8 +60,7 @@ blockprofile: $(call per_unit,blockprofile)
 
 blockprofile-check: $(addsuffix -blockprofile-check,$(or $(SELECTED),stage4))
 %-blockprofile-check: $(OUT)/%/bench-cpu $(CONTENTION_LIB) | deps-perf
-	@mkdir -p $(OUT)/$*/block-check && profiles/block_check.sh $< $(CONTENTION_LIB) $(OUT)/$*/block-check \
-	  2>&1 | tee $(OUT)/$*/block-check/report.txt
+	@$(call report_to,$(OUT)/$*/block-check,profiles/block_check.sh $< $(CONTENTION_LIB) $(OUT)/$*/block-check 2>&1)
 
 profile-server: $(call per_unit,profile-server)
 %-profile-server: $(OUT)/%/server-cpu | deps-bench
@@ -72,8 +78,7 @@ cover: $(call per_unit,cover)
 	  -o tests $(addprefix $(CURDIR)/,$(call unit_source,$*) $(TEST_SOURCES) $(HANDLER_SOURCES)) $(LIBS) $(CHECK_LIBS)
 	cd $(OUT)/cover/$* && $(CC) $(CFLAGS_COMMON:-I%=-I$(CURDIR)/%) -O0 --coverage -o server \
 	  $(addprefix $(CURDIR)/,$(call unit_source,$*) $(SERVER_SOURCES)) $(LIBS)
-	@HI_SERVER=$(OUT)/cover/$*/server HI_SERVER_TSAN=$(OUT)/$*/server-tsan HI_RACE=$(OUT)/$*/race \
-	  HI_RACE_PLAIN=$(OUT)/$*/race-plain TMPDIR=$(OUT)/cover/$*/tmp $(OUT)/cover/$*/tests \
+	@$(call suite_env,$*,$(OUT)/cover/$*/server,$(OUT)/cover/$*/tmp) $(OUT)/cover/$*/tests \
 	  | tail -n 1 | tee $(OUT)/cover/$*/checks.txt
 	@gcovr --root . --object-directory $(OUT)/cover/$* \
 	  --filter 'common/' --filter '$(dir $(call unit_source,$*))' \
@@ -90,10 +95,11 @@ SMOKE_OUT := $(OUT)/profile-smoke
 # expect_in FILE PATTERN WHAT: fail unless FILE exists and contains PATTERN.
 expect_in = grep -q '$(2)' $(1) || { echo "FAIL: $(3): '$(2)' not in $(1)"; exit 1; }
 
+PROFILE_SMOKE_BINARIES := $(OUT)/stage1/bench-cpu $(OUT)/stage1/bench-heap $(OUT)/stage4/bench-cpu \
+  $(OUT)/stage$(LAST_STAGE)/bench-heap $(OUT)/stage$(LAST_STAGE)/server-cpu $(CONTENTION_LIB)
+
 .PHONY: profile-smoke
-profile-smoke: $(OUT)/stage1/bench-cpu $(OUT)/stage1/bench-heap $(OUT)/stage4/bench-cpu \
-               $(OUT)/stage$(LAST_STAGE)/bench-heap $(OUT)/stage$(LAST_STAGE)/server-cpu \
-               $(CONTENTION_LIB) | deps-bench
+profile-smoke: $(PROFILE_SMOKE_BINARIES) | deps-bench
 	@echo "--- profile smoke run: cpu and mem (stage 1), block (stage 4), mem and server (stage $(LAST_STAGE))"
 	@rm -rf $(SMOKE_OUT)
 	@BENCHTIME=0.5s profiles/profile.sh cpu $(OUT)/stage1/bench-cpu $(SMOKE_OUT)/cpu >$(SMOKE_OUT).log 2>&1 \
@@ -122,5 +128,4 @@ profile-smoke: $(OUT)/stage1/bench-cpu $(OUT)/stage1/bench-heap $(OUT)/stage4/be
 	  "a run too short to sample fails with a clear message"
 
 TEST_EXTRAS += profile-smoke
-TEST_EXTRA_BINARIES += $(OUT)/stage1/bench-cpu $(OUT)/stage1/bench-heap $(OUT)/stage4/bench-cpu \
-  $(OUT)/stage$(LAST_STAGE)/bench-heap $(OUT)/stage$(LAST_STAGE)/server-cpu $(CONTENTION_LIB)
+TEST_EXTRA_BINARIES += $(PROFILE_SMOKE_BINARIES)

@@ -70,8 +70,7 @@ sanitize-%: $(OUT)/sanitize/%/tests $(OUT)/sanitize/%/server $(OUT)/$$(call sani
             $(OUT)/$$(call sanitize_unit,$$*)/race $(OUT)/$$(call sanitize_unit,$$*)/race-plain
 	@mkdir -p $(OUT)/sanitize/$*/tmp
 	@printf '%-6s %s: ' $(call sanitize_cc,$*) $(call sanitize_unit,$*)
-	@unit=$(call sanitize_unit,$*); HI_SERVER=$(OUT)/sanitize/$*/server HI_SERVER_TSAN=$(OUT)/$$unit/server-tsan \
-	  HI_RACE=$(OUT)/$$unit/race HI_RACE_PLAIN=$(OUT)/$$unit/race-plain \
-	  TMPDIR=$(OUT)/sanitize/$*/tmp ASAN_OPTIONS=detect_leaks=1 $(OUT)/sanitize/$*/tests \
+	@$(call suite_env,$(call sanitize_unit,$*),$(OUT)/sanitize/$*/server,$(OUT)/sanitize/$*/tmp) \
+	  ASAN_OPTIONS=detect_leaks=1 $(OUT)/sanitize/$*/tests \
 	  >$(OUT)/sanitize/$*/log 2>&1 \
 	  && tail -n 1 $(OUT)/sanitize/$*/log || { cat $(OUT)/sanitize/$*/log; exit 1; }

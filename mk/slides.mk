@@ -94,7 +94,7 @@ reference: $(JS_READY)
 .PHONY: slides-fixture-test
 slides-fixture-test: $(JS_READY)
 	@echo "--- slides: the checker fails on a deliberately bad deck"
-	@tests/slides-fixture/selftest.sh $(OUT)/slides-fixture $(OUT)/skipped/slides-fixture.txt
+	@tests/slides-fixture/selftest.sh $(OUT)/slides-fixture $(OUT)/skipped/slides-fixture-test.txt
 
 TEST_EXTRAS += slides-fixture-test
 

@@ -57,7 +57,6 @@ unit_name = $(if $(filter work,$(1)),work (from stage $(WORK_FROM), checked as s
 # takes every stage and the other per-stage targets take stage 1.
 SELECTED := $(filter $(STAGE_UNITS) work,$(MAKECMDGOALS))
 OTHER_GOALS := $(filter-out $(SELECTED),$(MAKECMDGOALS))
-ONE_UNIT := $(or $(firstword $(SELECTED)),stage1)
 
 # A stage that does not exist is an error that lists the ones that do,
 # whether named alone (stage9) or in a target's own name (stage9-test).
