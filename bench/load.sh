@@ -18,28 +18,16 @@ connections=${WRK_CONNECTIONS:-50}
 command -v wrk >/dev/null || { echo "load: wrk is not installed; run: make deps" >&2; exit 1; }
 [ -x "$server" ] || { echo "load: no server binary at $server" >&2; exit 1; }
 
+# shellcheck source=server.sh
+. "$(dirname "$0")/server.sh"
 work=$(mktemp -d)
-PORT=0 "$server" >"$work/stdout" 2>"$work/stderr" &
-server_pid=$!
+server_pid=""
 cleanup() {
-    kill -TERM "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
+    [ -z "$server_pid" ] || { kill -TERM "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null; }
     rm -rf "$work"
 }
 trap cleanup EXIT
-
-# The server prints "listening on http://127.0.0.1:PORT/hi" once it is up.
-port=""
-for _ in $(seq 100); do
-    port=$(sed -n 's|^listening on http://127\.0\.0\.1:\([0-9]*\)/hi$|\1|p' "$work/stdout")
-    [ -n "$port" ] && break
-    if ! kill -0 "$server_pid" 2>/dev/null; then
-        echo "load: the server exited before listening:" >&2
-        cat "$work/stderr" >&2
-        exit 1
-    fi
-    sleep 0.1
-done
-[ -n "$port" ] || { echo "load: the server did not start within 10 s" >&2; exit 1; }
+start_server "$server" "$work" || { echo "load: no server to load" >&2; exit 1; }
 
 echo "wrk -t$threads -c$connections -d$duration --latency http://127.0.0.1:$port/hi?color=red"
 wrk -t"$threads" -c"$connections" -d"$duration" --latency \

@@ -26,6 +26,10 @@ duration=${DURATION:-2s}
 
 # shellcheck source=perf_allowed.sh
 . "$here/perf_allowed.sh"
+# shellcheck source=../bench/server.sh
+. "$root/bench/server.sh"
+# shellcheck source=../tests/slides_tools.sh
+. "$root/tests/slides_tools.sh"
 [ -x "$binary" ] || { echo "perf: no binary at $binary" >&2; exit 1; }
 if [ "$kind" != syscalls ]; then
     perf_allowed "make ${kind}" || exit $?
@@ -42,20 +46,11 @@ stop_server() {
 }
 trap stop_server EXIT
 
-# start_server [TRACER...]: runs BINARY on a free port, under TRACER if
-# given (strace -f ..., which may then trace its own child where it could
-# not attach to a running one); sets server_pid (TRACER's, if any) and port.
-start_server() {
-    PORT=0 "$@" "$binary" >"$outdir/server.out" 2>"$outdir/server.err" &
-    server_pid=$!
-    for _ in $(seq 100); do
-        port=$(sed -n 's|^listening on http://127\.0\.0\.1:\([0-9]*\)/hi$|\1|p' "$outdir/server.out")
-        [ -n "$port" ] && return 0
-        kill -0 "$server_pid" 2>/dev/null || { cat "$outdir/server.err" >&2; exit 1; }
-        sleep 0.1
-    done
-    echo "perf: the server did not start within 10 s" >&2
-    exit 1
+# serve [TRACER...]: BINARY on a free port, under TRACER if given (strace
+# -f ..., which may then trace its own child where it could not attach to
+# a running one), as bench/server.sh's start_server; exits if it cannot.
+serve() {
+    start_server "$binary" "$outdir" "$@" || exit 1
 }
 
 # load: wrk for DURATION; prints how many requests were answered, or
@@ -93,7 +88,7 @@ record_while_loaded() {
 # where it is not, the HTML is the result.
 screenshot() {
     local browser profile height=$(( 24 + 16 * (${3:-20} + 1) ))
-    browser=$(command -v chromium || command -v chromium-browser || true)
+    browser=$(find_chromium)
     if [ -z "$browser" ]; then
         echo "(no PNG: Chromium is not installed; make deps installs it where it can)"
         return 0
@@ -132,7 +127,7 @@ flame)
     ;;
 flame-server)
     rm -f "$outdir/perf.data"
-    start_server
+    serve
     record_while_loaded perf record -q -F 249 --call-graph dwarf,32768 -p "$server_pid" -o "$outdir/perf.data"
     echo "wrk: $requests requests in $duration"
     flame_report handle_request -
@@ -158,7 +153,7 @@ stat)
 syscalls)
     rm -f "$outdir/trace.txt"
     if perf_allowed "make syscalls" 2>"$outdir/perf-why.txt"; then
-        start_server
+        serve
         record_while_loaded perf trace -s -p "$server_pid" -o "$outdir/trace.txt"
         tool="perf trace -s"
     else
@@ -168,7 +163,7 @@ syscalls)
         # strace starts the server itself: tracing a child needs no right
         # to attach (ptrace_scope), and it writes its summary once the
         # server exits.
-        start_server strace -c -f -o "$outdir/trace.txt"
+        serve strace -c -f -o "$outdir/trace.txt"
         sleep 0.3
         requests=$(load) || true
         pkill -TERM -P "$server_pid" || true
@@ -179,10 +174,10 @@ syscalls)
     fi
     [ -s "$outdir/trace.txt" ] || { echo "syscalls: $tool wrote no summary" >&2; cat "$outdir/server.err" >&2; exit 1; }
     echo "wrk: $requests requests in $duration, the server traced by $tool"
-    python3 "$here/perfreport.py" syscalls "$outdir/trace.txt" "$requests"
+    report=$(python3 "$here/perfreport.py" syscalls "$outdir/trace.txt" "$requests")
+    echo "$report"
     # A failing call is worth seeing once, with its arguments.
-    failing=$(python3 "$here/perfreport.py" syscalls "$outdir/trace.txt" "$requests" \
-              | awk '/FAILS/ && $2 >= 0.5 { print $1 }')
+    failing=$(awk '/FAILS/ && $2 >= 0.5 { print $1 }' <<<"$report")
     for call in $failing; do
         command -v strace >/dev/null || break
         if [ -n "$server_pid" ]; then     # perf traced: attach to the running server
@@ -194,7 +189,7 @@ syscalls)
             kill -INT "$tracer" 2>/dev/null || true
             wait "$tracer" || true
         else                              # strace only: a fresh server, its child
-            start_server strace -f -e trace="$call" -Z -o "$outdir/$call.txt"
+            serve strace -f -e trace="$call" -Z -o "$outdir/$call.txt"
             one_request
             pkill -TERM -P "$server_pid" || true
             wait "$server_pid" || true
@@ -210,7 +205,7 @@ offcpu)
     # frame-pointer call graphs: the user-space frame at the system call
     # and the kernel's stack say why a thread left the CPU.
     rm -f "$outdir/perf.data"
-    start_server
+    serve
     record_while_loaded perf record -q -e sched:sched_switch -a -g -o "$outdir/perf.data"
     echo "wrk: $requests requests in $duration"
     python3 "$here/perfreport.py" offcpu "$outdir" "$server_pid" "$requests"

@@ -29,6 +29,8 @@ import subprocess
 import sys
 from collections import defaultdict
 
+from optinfo import defined_functions
+
 
 def fail(message):
     """Prints message and exits with status 1."""
@@ -94,16 +96,17 @@ def frame_totals(node, totals, seen=()):
 
 def own_functions():
     """Returns the names of the functions the workbook's C files define
-    (inlined ones too, which perf names from the debug info)."""
+    (inlined ones too, which perf names from the debug info): every .c
+    below the checkout but in its generated (out/), attendee (work/) and
+    JavaScript (js/) folders."""
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     names = set()
-    for folder, _, files in os.walk(root):
-        if "/out" in folder or "node_modules" in folder or "/work" in folder[len(root):]:
-            continue
+    for folder, subfolders, files in os.walk(root):
+        if folder == root:
+            subfolders[:] = [name for name in subfolders if name not in ("out", "work", "js", ".git")]
         for name in files:
             if name.endswith(".c"):
-                with open(os.path.join(folder, name), errors="replace") as file:
-                    names.update(re.findall(r"^[a-z][\w \t\*]*?\b(\w+)\(", file.read(), re.M))
+                names |= defined_functions(os.path.join(folder, name))
     return names
 
 

@@ -122,16 +122,11 @@ mem)
     if [ -z "$handler_bytes" ] || [ "$handler_bytes" = 0 ]; then
         empty_picture mem "nothing allocated per request: ${calls:-0} calls of BenchmarkHi, 0 bytes"
     else
-        pprof_report mem "$outdir/mem.prof" --alloc_space --base="$outdir/mem-base.prof"
         # pprof counts in MB; a run that allocated less than 1 MB would
         # read 0.0 on every line, so count those in bytes.
-        if awk -v total="$(samples "$outdir/mem-top.txt")" 'BEGIN { exit !(total < 1) }'; then
-            for flag in "" --cum; do
-                pprof --text $flag --nodecount=30 --alloc_space --show_bytes \
-                    --base="$outdir/mem-base.prof" "$binary" "$outdir/mem.prof" \
-                    >"$outdir/mem-top${flag:+-cum}.txt"
-            done
-        fi
+        units=()
+        [ "$handler_bytes" -ge 1048576 ] || units=(--show_bytes)
+        pprof_report mem "$outdir/mem.prof" --alloc_space "${units[@]}" --base="$outdir/mem-base.prof"
     fi
     awk -v bytes="${handler_bytes:-0}" -v calls="${calls:-0}" 'BEGIN {
         printf "hi_handle allocated %.0f bytes in all over %.0f calls", bytes, calls
