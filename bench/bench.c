@@ -548,6 +548,16 @@ static void print_ns_per_op(double x)
         printf("%14.3f ns/op", x);
 }
 
+/* Returns 1 when result's threads spent more than CPU_WAIT_WARNING of
+ * the run waiting for a CPU, in a run of 10 ms or more: that run measured
+ * the machine, not the code. benchtool.py reads this verdict from the
+ * JSON ("cpu_waited") rather than judging again. */
+static int waited_for_cpu(const struct result *result)
+{
+    return result->cpu_wait_share > CPU_WAIT_WARNING &&
+           result->ns_per_op * (double)result->iterations >= 1e7;
+}
+
 /* Prints one result line, e.g. "BenchmarkHi-2  1000000  1451 ns/op ...".
  * A parallel run adds how many CPUs were busy on average, as Go's
  * b.ReportMetric would; a run whose threads waited for a CPU says so on
@@ -561,7 +571,7 @@ static void print_result(const struct result *result, int name_width)
     if (result->threads > 1)
         printf(" %8.2f cpus", result->cpus_busy);
     printf("\n");
-    if (result->cpu_wait_share > CPU_WAIT_WARNING && result->ns_per_op * (double)result->iterations >= 1e7)
+    if (waited_for_cpu(result))
         printf("--- BENCH: %s: its %d thread%s waited for a CPU %.0f%% of the time: another"
                " process was running, so this ns/op is not this code's alone\n",
                result->name, result->threads, result->threads == 1 ? "" : "s",
@@ -625,10 +635,10 @@ static void write_json_entry(FILE *file, const struct result *result, int repeti
     fprintf(file, "\"repetitions\": %d, \"repetition_index\": %d, \"threads\": %d, "
             "\"iterations\": %ld, \"real_time\": %.3f, \"cpu_time\": %.3f, "
             "\"time_unit\": \"ns\", \"bytes_per_op\": %llu, \"allocs_per_op\": %llu, "
-            "\"cpus_busy\": %.3f, \"cpu_wait_share\": %.3f}%s\n",
+            "\"cpus_busy\": %.3f, \"cpu_wait_share\": %.3f, \"cpu_waited\": %s}%s\n",
             repetitions, aggregate ? 0 : result->repetition, result->threads, result->iterations,
             ns, cpu_ns, result->bytes_per_op, result->allocs_per_op, result->cpus_busy,
-            result->cpu_wait_share, comma ? "," : "");
+            result->cpu_wait_share, waited_for_cpu(result) ? "true" : "false", comma ? "," : "");
 }
 
 /* qsort comparison for doubles. */

@@ -76,14 +76,16 @@ static void BenchmarkEmptyParallel(struct bench *b)
 
 /* Each shared counter gets a cache line of its own, so that where the
  * linker happens to place it (next to which other variable) cannot change
- * the numbers from one stage's binary to the next. */
+ * the numbers from one stage's binary to the next. _Alignas on a struct's
+ * first member is enough: it aligns the struct, and C rounds the struct's
+ * size up to that alignment, which pads it to the end of its line. */
 #define CACHE_LINE 64
 
 static struct {
     _Alignas(CACHE_LINE) pthread_mutex_t lock;
     unsigned long count;
-    char padding[CACHE_LINE - sizeof(pthread_mutex_t) - sizeof(unsigned long)];
 } locked_counter = { .lock = PTHREAD_MUTEX_INITIALIZER };
+_Static_assert(sizeof locked_counter == CACHE_LINE, "the mutex and its count fill one cache line");
 
 /* A plain counter behind a mutex: correct, but every increment is a lock
  * and an unlock, and the threads queue for it. */
@@ -102,11 +104,11 @@ static void BenchmarkVisitCountMutex(struct bench *b)
     bench_run_parallel(b, count_with_mutex);
 }
 
-/* One atomic alone on its cache line: aligned, and padded to its end. */
+/* One atomic alone on its cache line. */
 struct padded_count {
     _Alignas(CACHE_LINE) atomic_ulong count;
-    char padding[CACHE_LINE - sizeof(atomic_ulong)];
 };
+_Static_assert(sizeof(struct padded_count) == CACHE_LINE, "one counter, one cache line");
 
 static struct padded_count atomic_count;
 
@@ -131,8 +133,8 @@ static void BenchmarkVisitCountAtomic(struct bench *b)
 static struct padded_count thread_counts[MAX_COUNTERS];
 static struct {
     _Alignas(CACHE_LINE) atomic_int next;   /* the slot the next worker takes */
-    char padding[CACHE_LINE - sizeof(atomic_int)];
 } counter_slots;
+_Static_assert(sizeof counter_slots == CACHE_LINE, "the slot counter alone on its line");
 
 /* One worker's loop: claims a slot of its own, then counts there. */
 static void count_per_thread(struct bench_parallel *p)

@@ -42,11 +42,10 @@ COMPARE_PY = "/usr/share/benchmark/compare.py"
 
 
 def waited_for_cpu(run):
-    """Returns whether a benchmark run's threads waited for a CPU more than
-    10% of the time, judged as bench.c judges it: runs shorter than 10 ms
-    are not (waking the workers alone is that share of them)."""
-    return (run.get("cpu_wait_share", 0) > 0.1
-            and run.get("real_time", 0) * run.get("iterations", 0) >= 1e7)
+    """Returns whether a benchmark run's threads waited for a CPU long
+    enough that it measured the machine, not the code: bench.c's verdict
+    (waited_for_cpu there), which it writes into the JSON."""
+    return run.get("cpu_waited", False)
 
 def fail(message):
     """Prints message and exits with status 1."""
@@ -92,7 +91,7 @@ def google_json(runs):
                             aggregate_name="median", repetitions=len(results),
                             iterations=len(results), real_time=median,
                             cpu_time=statistics.median(r["cpu_time"] for r in results)))
-    return {"context": {"executable": "bench", "num_cpus": os.cpu_count()}, "benchmarks": entries}
+    return {"context": {"executable": "bench", "num_cpus": len(os.sched_getaffinity(0))}, "benchmarks": entries}
 
 
 def positive_setting(name, default):
@@ -216,7 +215,7 @@ def print_benchstat(labels, runs):
 # ============================ compare ========================================
 
 def load(server, duration):
-    """Runs tests/load.sh on server; returns (req/s, p50 ms, p99 ms)."""
+    """Runs bench/load.sh on server; returns (req/s, p50 ms, p99 ms)."""
     here = os.path.dirname(os.path.abspath(__file__))
     done = subprocess.run([os.path.join(here, "load.sh"), server], capture_output=True, text=True,
                           env=dict(os.environ, DURATION=duration))

@@ -201,8 +201,8 @@ def run(binary, outdir):
         fail(f"callgrind found no call of {HANDLER} in {binary}: was it inlined into its caller"
              " (common/hi.h declares it noinline) or renamed? Nothing was counted")
     if total == 0:
-        fail(f"callgrind counted no instruction in {HANDLER}: was it renamed, or inlined"
-             " into its caller? (the handler must stay a function of its own)")
+        fail(f"{profile} has no summary: line, so there is no total to report"
+             " (a callgrind this script does not know?)")
     rows = function_rows(functions, calls)
     with open(os.path.join(outdir, "annotate.txt"), "w") as file:
         subprocess.run(["callgrind_annotate", "--auto=yes", "--inclusive=yes", profile],

@@ -18,10 +18,6 @@
 /* Headers plus a typical body fit here; larger bodies take a second write. */
 #define CIVET_WRITER_BUFFER 1024
 
-#ifndef NAGLE_DEMO
-#define NAGLE_DEMO 0
-#endif
-
 /* ============================ Keep-alive ================================= */
 
 /* Returns 1 when the comma-separated header value has token, in any case. */
@@ -70,7 +66,7 @@ static int write_all(struct mg_connection *connection, const char *bytes, size_t
     return mg_write(connection, bytes, length) == (int)length ? 0 : -1;
 }
 
-/* The send method: one buffer, one write. */
+/* The send method: one buffer, one write (two under NAGLE_DEMO). */
 static int civet_send(struct response_writer *writer, const struct response *response)
 {
     struct civet_writer *w = (struct civet_writer *)writer;

@@ -8,6 +8,12 @@
 
 #include "response.h"
 
+/* make nagle builds the server with NAGLE_DEMO=1: Nagle's algorithm left
+ * on (server.c) and each response sent in two writes (civet_writer.c). */
+#ifndef NAGLE_DEMO
+#define NAGLE_DEMO 0
+#endif
+
 struct civet_writer {
     struct response_writer writer;  /* must stay first */
     struct mg_connection *connection;

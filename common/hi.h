@@ -21,10 +21,10 @@ int hi_init(void);
  * query string, or NULL when the URL had none. Safe to call from many
  * threads at once - except where a stage's lesson is that it is not.
  *
- * noinline: the server reaches it through a civetweb callback, a call
- * never inlined; the benchmarks call it directly, and whole-program
- * optimization (OPTIMIZE="-O3 -flto") would fold it into their loop,
- * where no profile and no instruction count could find it. */
+ * noinline: route_request() (router.c) calls it directly, for the server
+ * and the benchmarks alike, and whole-program optimization (OPTIMIZE=
+ * "-O3 -flto") would fold it in there, where no profile and no
+ * instruction count could find it. */
 __attribute__((noinline)) void hi_handle(struct response_writer *writer, const char *query);
 
 /* Frees what hi_init made. Called once, after the last request. */

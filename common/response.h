@@ -5,7 +5,8 @@
  * response and hands it to a struct response_writer. Two writers exist:
  *
  *   civet_writer (civet_writer.c)    sends the response over a civetweb
- *                                    connection, in a single write.
+ *                                    connection, in a single write (but
+ *                                    in make nagle's demonstration).
  *   recorder (tests/recorder.c)      keeps it in memory, like Go's
  *                                    httptest.ResponseRecorder, so tests,
  *                                    benchmarks and profiles can call the

@@ -31,11 +31,6 @@
 
 #define DEFAULT_PORT 8080
 
-/* make nagle builds a server with this set: Nagle's algorithm left on. */
-#ifndef NAGLE_DEMO
-#define NAGLE_DEMO 0
-#endif
-
 /* ============================ Configuration ============================== */
 
 /* Returns the port named by $PORT, DEFAULT_PORT when it is unset, or -1

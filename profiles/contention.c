@@ -81,9 +81,10 @@ static struct contended_stack table[TABLE_SIZE];
 static atomic_ullong lost_waits;
 
 /* Set while this thread is inside the profiler, so that a lock the
- * profiler itself would take through pthread_mutex_lock goes straight to
- * the real function. (What it calls today locks only inside glibc, which
- * never comes here, and the compiler knows it: it may drop the store.) */
+ * profiler itself would take through pthread_mutex_lock (a malloc that
+ * locks that way, or stdio while the profile is written) goes straight
+ * to the real function instead of being recorded. glibc's own internal
+ * locks never come here; this is cheap insurance for the rest. */
 static THREAD_LOCAL int inside;
 /* The waits this thread has not filed yet: one per contended lock it
  * still holds, innermost last. A lock taken inside another stays apart
@@ -222,7 +223,10 @@ static struct contended_stack *find_slot(void *const *frames, int depth)
  * slot would pass its cache line back and forth after every unlock, and
  * that delay would change how often they contend. The tally goes into the
  * table when the thread waits at another stack, when it exits, and at the
- * end of the program (a thread still waiting then may lose its last). */
+ * end of the program. That last read is exact only when every thread was
+ * joined first, as the benchmarks and the server do: a thread still
+ * running may add its last wait between the read and the reset, and have
+ * it counted twice, or lost. */
 struct tally {
     struct contended_stack *_Atomic slot;   /* where the tally goes; NULL: empty */
     atomic_ullong wait_ns, count;   /* not in the slot yet (read at exit) */
@@ -234,6 +238,7 @@ static THREAD_LOCAL struct tally tally;
 static THREAD_LOCAL int tally_registered;
 static struct tally *_Atomic tallies[MAX_TALLIES];
 static pthread_key_t tally_key;     /* its destructor files a thread's tally */
+static int tally_key_made;          /* 0 if pthread_key_create failed */
 
 /* Adds a tally to its slot and empties it. */
 static void file_tally(struct tally *t)
@@ -263,6 +268,8 @@ static void thread_exits(void *registered)
 static void register_tally(void)
 {
     tally_registered = 1;
+    if (!tally_key_made)
+        return;   /* nothing would file it when the thread exits: its last tally is lost */
     for (int i = 0; i < MAX_TALLIES; i++) {
         struct tally *free_entry = NULL;
 
@@ -326,10 +333,8 @@ static void file_pending(int i, uintptr_t *unlocker_frame)
  * unless another library's constructor locks a mutex first. */
 __attribute__((constructor)) static void find_real_functions(void)
 {
-    static int key_made;
-
-    if (!key_made && pthread_key_create(&tally_key, thread_exits) == 0)
-        key_made = 1;
+    if (!tally_key_made && pthread_key_create(&tally_key, thread_exits) == 0)
+        tally_key_made = 1;
     if (real_mutex_lock == NULL)
         real_mutex_lock = (int (*)(pthread_mutex_t *))dlsym(RTLD_NEXT, "pthread_mutex_lock");
     if (real_mutex_unlock == NULL)
