@@ -83,11 +83,8 @@ static struct mg_context *start_server(long port)
 {
     char listen_on[32];
     char error_text[256] = "";
-    unsigned error_code = 0;
     struct mg_callbacks callbacks = { .log_message = log_message };
-    struct mg_error_data error = {
-        .code = &error_code, .text = error_text, .text_buffer_size = sizeof error_text,
-    };
+    struct mg_error_data error = { .text = error_text, .text_buffer_size = sizeof error_text };
     const char *options[] = {
         "listening_ports", listen_on,
         "num_threads", "64",          /* enough for wrk -c50 plus a few */
@@ -105,6 +102,12 @@ static struct mg_context *start_server(long port)
     struct mg_init_data init = { .callbacks = &callbacks, .configuration_options = options };
     struct mg_context *context;
 
+#if CIVETWEB_VERSION_MAJOR == 1 && CIVETWEB_VERSION_MINOR < 16
+    /* civetweb 1.15 writes the error code through a pointer; from 1.16
+     * on, the struct holds the number itself. */
+    unsigned error_code = 0;
+    error.code = &error_code;
+#endif
     snprintf(listen_on, sizeof listen_on, "127.0.0.1:%ld", port);
     context = mg_start2(&init, &error);
     if (context == NULL) {
