@@ -63,8 +63,10 @@ static void tell_perf(const char *command)
     control[comma - fifos] = '\0';
     to_perf = open(control, O_WRONLY | O_CLOEXEC);
     from_perf = open(comma + 1, O_RDONLY | O_CLOEXEC);
-    if (to_perf >= 0 && from_perf >= 0 && write(to_perf, command, strlen(command)) > 0)
-        (void)read(from_perf, ack, sizeof ack);
+    /* perf answers "ack"; until it has, it may not be counting yet. */
+    if (to_perf >= 0 && from_perf >= 0 && write(to_perf, command, strlen(command)) > 0
+        && read(from_perf, ack, sizeof ack) <= 0)
+        fputs("bench: perf stat did not answer its control FIFO\n", stderr);
     if (to_perf >= 0)
         close(to_perf);
     if (from_perf >= 0)

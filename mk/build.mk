@@ -14,7 +14,10 @@ OUT := out$(if $(filter-out $(DEFAULT_OPTIMIZE),$(OPTIMIZE)),/$(patsubst -%,%,$(
 # -O2 with frame pointers and -g: fast code whose profiles still show
 # readable call stacks. DWARF 4, because valgrind 3.19 cannot read the
 # DWARF 5 that clang 14 writes by default.
-WARNINGS := -Wall -Wextra -Werror
+# Warnings are errors with WERROR=1, which CI (.ci/run) and the maintainers'
+# checks set. An attendee's build leaves it off: a warning that a newer
+# compiler adds prints, and the workshop goes on.
+WARNINGS := -Wall -Wextra $(if $(filter 1,$(WERROR)),-Werror)
 CFLAGS_COMMON := -std=c11 -D_POSIX_C_SOURCE=200809L $(WARNINGS) -g -gdwarf-4 \
                  -fno-omit-frame-pointer -pthread -Icommon -Itests -Ibench
 TSAN_FLAGS := -O1 -fsanitize=thread
@@ -113,7 +116,7 @@ TESTED_EXTRA_BINARIES = $(if $(SELECTED),,$(TEST_EXTRA_BINARIES))
 # the lists until every mk/ file has added its own.)
 TEST_BINARIES := server server-tsan race race-plain tests
 .PHONY: test-build
-test-build: $(if $(SELECTED),deps-build deps-test deps-bench,$(addprefix deps-,$(DEPS_GROUPS)))
+test-build: $(if $(SELECTED),deps-build deps-test deps-bench,deps)
 	@$(MAKE) --no-print-directory -j$(shell nproc) BUILD_IN_PARALLEL=1 \
 	  $(foreach unit,$(TESTED_UNITS),$(addprefix $(OUT)/$(unit)/,$(TEST_BINARIES))) $(TESTED_EXTRA_BINARIES)
 # A smoke run that could not run here leaves out/skipped/NAME.txt saying
@@ -139,16 +142,7 @@ test: test-build $(addsuffix -test,$(TESTED_UNITS)) $$(TESTED_EXTRAS)
 # finds a race, the harm that race does in a build without it (tests/race.c).
 race: $(call per_unit,race)
 %-race: $(OUT)/%/race $(OUT)/%/race-plain
-	@{ echo "=== $(call unit_name,$*) under ThreadSanitizer: 4 threads call the handler at once ==="; \
-	status=0; $(OUT)/$*/race || status=$$?; \
-	case $$status in \
-	0) echo "PASS: no data race in $(call unit_name,$*)";; \
-	66) echo "FAIL: $(call unit_name,$*): ThreadSanitizer reported a data race (exit status 66)"; \
-	    echo "--- the harm it does: the same test built without ThreadSanitizer, repeated for up to 20 s"; \
-	    $(OUT)/$*/race-plain --until-wrong 20 || true; exit 1;; \
-	1) echo "FAIL: $(call unit_name,$*): visitor numbers were wrong (exit status 1)"; exit 1;; \
-	*) echo "FAIL: $(call unit_name,$*): the race test could not run (exit status $$status)"; exit 1;; \
-	esac; } 2>&1 | tee $(OUT)/$*/race.txt
+	@tests/race.sh "$(call unit_name,$*)" $(OUT)/$*/race $(OUT)/$*/race-plain 2>&1 | tee $(OUT)/$*/race.txt
 
 # diff N=3 (or make stage3 diff): the lesson of stage N, as a diff. The
 # workspace's (make work diff) is in mk/work.mk.
