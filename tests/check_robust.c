@@ -49,7 +49,7 @@ static void robust_teardown(void)
     status = server_stop(&server, SIGTERM);
     errors = server_stderr(&server);
     unlink(server.stderr_path);
-    ck_assert_msg(status == 0, "exit status %d after the attack; stderr:\n%s", status, errors);
+    ck_assert_msg(status == 0, "exit status %d after the attack; stderr:\n%s", status, excerpt(errors));
     free(errors);
 }
 

@@ -33,6 +33,29 @@ int contains(const char *text, const char *needle)
     return text != NULL && strstr(text, needle) != NULL;
 }
 
+/* The most of a program's output one failure message shows: Check refuses
+ * a message much longer ("Message string too long"), and a report's
+ * start says what happened. */
+#define EXCERPT_MAX 1800
+
+/* Returns text, or, when it is longer than EXCERPT_MAX bytes, its first
+ * EXCERPT_MAX bytes and a line saying how many were left out. The cut
+ * copy lives in a buffer of the calling thread that the next call
+ * overwrites: one excerpt per message. */
+const char *excerpt(const char *text)
+{
+    static _Thread_local char cut[EXCERPT_MAX + 64];
+    size_t length;
+
+    if (text == NULL)
+        return "(no output)";
+    length = strlen(text);
+    if (length <= EXCERPT_MAX)
+        return text;
+    snprintf(cut, sizeof cut, "%.*s\n... (%zu more bytes)", EXCERPT_MAX, text, length - EXCERPT_MAX);
+    return cut;
+}
+
 /* ============================ Quoting ==================================== */
 
 /* Returns length bytes quoted the way Go's %q quotes them, for failure

@@ -64,6 +64,7 @@ struct mismatch {
 
 const char *required_environment(const char *name);
 int contains(const char *text, const char *needle);
+const char *excerpt(const char *text);
 const char *quote_bytes(const char *bytes, size_t length);
 const char *quote(const char *text);
 struct server_process;

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# race.sh NAME RACE RACE-PLAIN - make stageN race: like go test -race.
+#
+# Runs RACE (tests/race.c under ThreadSanitizer: 4 threads call the
+# handler at once) and gives its verdict for NAME (stage1, or the
+# workspace). Where it reports a data race, RACE-PLAIN, the same test
+# without ThreadSanitizer, shows the harm the race does, for up to 20 s.
+# Exit status: 0 without a race, 1 with one, or when the test could not
+# run; a ThreadSanitizer that cannot start here is said so, never read as
+# a race.
+set -uo pipefail
+
+name=${1:?usage: race.sh NAME RACE RACE-PLAIN}
+race=${2:?race binary}
+race_plain=${3:?race-plain binary}
+
+# ThreadSanitizer maps its shadow memory at fixed addresses, and gcc's
+# runtime dies at start, at random, on kernels that randomise mmap more
+# than it expects (vm.mmap_rnd_bits = 32, Ubuntu's default since 24.04).
+# With address randomisation off (setarch -R) it always starts. A
+# container's default seccomp profile forbids that; then it runs as it is.
+without_aslr=()
+setarch "$(uname -m)" -R true 2>/dev/null && without_aslr=(setarch "$(uname -m)" -R)
+
+echo "=== $name under ThreadSanitizer: 4 threads call the handler at once ==="
+output=$(mktemp)
+trap 'rm -f "$output"' EXIT
+status=0
+"${without_aslr[@]}" "$race" >"$output" 2>&1 || status=$?
+cat "$output"
+
+if grep -q 'FATAL: ThreadSanitizer' "$output" \
+   || { [ $status = 66 ] && ! grep -q 'WARNING: ThreadSanitizer' "$output"; }; then
+    echo "FAIL: $name: ThreadSanitizer could not run here (exit status $status), so this says nothing about a race."
+    if [ ${#without_aslr[@]} = 0 ]; then
+        echo "  Address randomisation cannot be turned off here (setarch -R). In a container, start it with"
+        echo "  --security-opt seccomp=unconfined; on the host: sudo sysctl vm.mmap_rnd_bits=28"
+    fi
+    exit 1
+fi
+case $status in
+0)  echo "PASS: no data race in $name" ;;
+66) echo "FAIL: $name: ThreadSanitizer reported a data race (exit status 66)"
+    echo "--- the harm it does: the same test built without ThreadSanitizer, repeated for up to 20 s"
+    "$race_plain" --until-wrong 20 || true
+    exit 1 ;;
+1)  echo "FAIL: $name: visitor numbers were wrong (exit status 1)"; exit 1 ;;
+*)  echo "FAIL: $name: the race test could not run (exit status $status)"; exit 1 ;;
+esac
