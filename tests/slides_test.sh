@@ -27,7 +27,7 @@ if ! slides_tools "$root"; then
 fi
 
 status=0
-CHROMIUM=$browser timeout 180 node "$root/tests/slides_check.mjs" "$deck" "$outdir" || status=$?
+TMPDIR=$(chromium_tmpdir "$root") CHROMIUM=$browser timeout 180 node "$root/tests/slides_check.mjs" "$deck" "$outdir" || status=$?
 if [ "$status" = 124 ]; then
     echo "FAIL: the slides check did not finish within 180 s" >&2
     exit 1

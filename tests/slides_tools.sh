@@ -8,6 +8,13 @@
 # when the slides check can run here. Otherwise sets missing to what is
 # not installed and install to the command that installs it, and returns
 # 1, so that the caller can report its test as skipped, with the reason.
+#
+# chromium_tmpdir ROOT: where Chromium's profile and temporary files may
+# go. Ubuntu's Chromium is a snap, confined to the user's home folder with
+# a /tmp of its own, so that a page or a profile under the real /tmp is
+# not there for it: for a snap, ROOT/out/chromium-tmp; otherwise $TMPDIR
+# or /tmp. Prints nothing when the snap cannot read ROOT (a checkout
+# outside the home folder).
 
 find_chromium() {
     local candidate
@@ -18,11 +25,26 @@ find_chromium() {
     command -v chromium || command -v chromium-browser || true
 }
 
+chromium_tmpdir() {
+    local root=$1 browser
+    browser=$(find_chromium)
+    case $(readlink -f "$browser" 2>/dev/null) in
+    /snap/*|*/snap/bin/*)
+        case $root/ in
+        "$HOME"/*) mkdir -p "$root/out/chromium-tmp" && echo "$root/out/chromium-tmp" ;;
+        esac ;;
+    *) echo "${TMPDIR:-/tmp}" ;;
+    esac
+}
+
 slides_tools() {
     local root=$1
     browser=$(find_chromium)
     if [ -z "$browser" ]; then
         missing="Chromium is not installed" install="make deps installs it where it can"
+    elif [ -z "$(chromium_tmpdir "$root")" ]; then
+        missing="this Chromium is a snap, which reads only files under your home folder"
+        install="clone the workbook there"
     elif ! command -v node >/dev/null; then
         missing="node is not installed" install="make deps installs it"
     elif [ ! -f "$root/js/node_modules/playwright-core/package.json" ]; then

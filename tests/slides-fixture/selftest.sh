@@ -25,7 +25,7 @@ fi
 
 REFERENCE_ONLY=1 "$root/slides/build.py" "$outdir" "$here/bad.md" >/dev/null
 status=0
-report=$(CHROMIUM=$browser timeout 120 node "$root/tests/slides_check.mjs" "$outdir/index.html" "$outdir") || status=$?
+report=$(TMPDIR=$(chromium_tmpdir "$root") CHROMIUM=$browser timeout 120 node "$root/tests/slides_check.mjs" "$outdir/index.html" "$outdir") || status=$?
 failed=0
 fail() { echo "FAIL: slides check self-test: $1" >&2; failed=1; }
 [ "$status" = 1 ] || fail "the check exited with status $status on the fixture, not 1"
