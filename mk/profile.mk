@@ -30,12 +30,12 @@ $(CONTENTION_LIB): profiles/contention.c $(COMPILER_STAMP) | deps-profile
 
 # The benchmarks with gperftools' CPU profiler linked in (gcc drops it
 # silently without --no-as-needed); allocations are not counted here.
-$(OUT)/%/bench-cpu: $$(call unit_source,$$*) $(BENCH_SOURCES) bench/alloc_count_none.c $(HEADERS) | deps-profile
+$(OUT)/%/bench-cpu: $$(call unit_source,$$*) $(BENCH_SOURCES) bench/alloc_count_none.c $(HEADERS) | deps-build deps-profile
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_COMMON) $(OPTIMIZE) $(call bench_name,$*) -o $@ $(filter %.c,$^) $(LIBS) $(PROFILER_LIBS)
 
 # The benchmarks on tcmalloc, whose heap profiler records every allocation.
-$(OUT)/%/bench-heap: $$(call unit_source,$$*) $(BENCH_SOURCES) bench/alloc_count_none.c $(HEADERS) | deps-profile
+$(OUT)/%/bench-heap: $$(call unit_source,$$*) $(BENCH_SOURCES) bench/alloc_count_none.c $(HEADERS) | deps-build deps-profile
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_COMMON) $(OPTIMIZE) $(call bench_name,$*) -o $@ $(filter %.c,$^) $(LIBS) \
 	  -Wl,--no-as-needed -ltcmalloc -Wl,--as-needed
@@ -90,42 +90,13 @@ cover: $(call per_unit,cover)
 # ============================ Smoke run inside `make test` ====================
 # Each profile kind once, briefly, into out/profile-smoke/; each check
 # looks for the function the lesson is about, so a broken pipeline fails.
-SMOKE_OUT := $(OUT)/profile-smoke
-
-# expect_in FILE PATTERN WHAT: fail unless FILE exists and contains PATTERN.
-expect_in = grep -q '$(2)' $(1) || { echo "FAIL: $(3): '$(2)' not in $(1)"; exit 1; }
-
 PROFILE_SMOKE_BINARIES := $(OUT)/stage1/bench-cpu $(OUT)/stage1/bench-heap $(OUT)/stage4/bench-cpu \
   $(OUT)/stage$(LAST_STAGE)/bench-heap $(OUT)/stage$(LAST_STAGE)/server-cpu $(CONTENTION_LIB)
 
 .PHONY: profile-smoke
 profile-smoke: $(PROFILE_SMOKE_BINARIES) | deps-bench
 	@echo "--- profile smoke run: cpu and mem (stage 1), block (stage 4), mem and server (stage $(LAST_STAGE))"
-	@rm -rf $(SMOKE_OUT)
-	@BENCHTIME=0.5s profiles/profile.sh cpu $(OUT)/stage1/bench-cpu $(SMOKE_OUT)/cpu >$(SMOKE_OUT).log 2>&1 \
-	  || { cat $(SMOKE_OUT).log; exit 1; }
-	@$(call expect_in,$(SMOKE_OUT)/cpu/cpu-top-cum.txt,pcre2_compile,stage 1 CPU profile)
-	@BENCHTIME=5000x profiles/profile.sh mem $(OUT)/stage1/bench-heap $(SMOKE_OUT)/mem >>$(SMOKE_OUT).log 2>&1 \
-	  || { cat $(SMOKE_OUT).log; exit 1; }
-	@$(call expect_in,$(SMOKE_OUT)/mem/mem-top.txt,pcre2_match,stage 1 allocation profile)
-	@$(call expect_in,$(SMOKE_OUT)/mem/mem-top.txt,^hi_handle allocated .*: [1-9][0-9]\{4\}\.[0-9] B per call,stage 1 allocation profile)
-	@BENCHTIME=5000x profiles/profile.sh mem $(OUT)/stage$(LAST_STAGE)/bench-heap $(SMOKE_OUT)/mem-none >>$(SMOKE_OUT).log 2>&1 \
-	  || { cat $(SMOKE_OUT).log; exit 1; }
-	@$(call expect_in,$(SMOKE_OUT)/mem-none/mem-top.txt,^nothing allocated per request,stage $(LAST_STAGE) allocation profile)
-	@BENCHTIME=0.3s CONTENTION_LIB=$(CONTENTION_LIB) profiles/profile.sh block $(OUT)/stage4/bench-cpu \
-	  $(SMOKE_OUT)/block >>$(SMOKE_OUT).log 2>&1 || { cat $(SMOKE_OUT).log; exit 1; }
-	@$(call expect_in,$(SMOKE_OUT)/block/block-top.txt,color_is_valid,stage 4 contention profile)
-	@DURATION=2s profiles/profile.sh server $(OUT)/stage$(LAST_STAGE)/server-cpu $(SMOKE_OUT)/server >>$(SMOKE_OUT).log 2>&1 \
-	  || { cat $(SMOKE_OUT).log; exit 1; }
-	@$(call expect_in,$(SMOKE_OUT)/server/server-top-cum.txt,handle_request,stage $(LAST_STAGE) server profile)
-	@for png in cpu/cpu mem/mem block/block server/server cpu/cpu-slide block/block-slide; do \
-	  file $(SMOKE_OUT)/$$png.png | grep -q 'PNG image' || { echo "FAIL: no PNG at $(SMOKE_OUT)/$$png.png"; exit 1; }; \
-	done
-	@! BENCHTIME=1x CPUPROFILE_FREQUENCY=1 profiles/profile.sh cpu $(OUT)/stage1/bench-cpu $(SMOKE_OUT)/empty >$(SMOKE_OUT)/empty.log 2>&1 \
-	  || { cat $(SMOKE_OUT)/empty.log; echo "FAIL: a CPU profile without samples did not fail"; exit 1; }
-	@$(call expect_in,$(SMOKE_OUT)/empty.log,has no samples,a CPU profile without samples)
-	@echo "profile smoke run: 5 profiles drawn, each showing what its lesson is about;" \
-	  "a run too short to sample fails with a clear message"
+	@profiles/profile-smoke.sh $(OUT) $(LAST_STAGE)
 
 TEST_EXTRAS += profile-smoke
 TEST_EXTRA_BINARIES += $(PROFILE_SMOKE_BINARIES)

@@ -24,7 +24,7 @@ here=$(dirname "$0")
 
 # shellcheck source=perf_allowed.sh
 . "$here/perf_allowed.sh"
-perf_allowed "the contention check" || exit $?
+perf_allowed "the contention check" trace || exit $?
 mkdir -p "$outdir"
 
 # FUTEX_WAIT_PRIVATE is op 128 and FUTEX_WAKE_PRIVATE op 129: mutexes.

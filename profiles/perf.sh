@@ -31,9 +31,11 @@ duration=${DURATION:-2s}
 # shellcheck source=../tests/slides_tools.sh
 . "$root/tests/slides_tools.sh"
 [ -x "$binary" ] || { echo "perf: no binary at $binary" >&2; exit 1; }
-if [ "$kind" != syscalls ]; then
-    perf_allowed "make ${kind}" || exit $?
-fi
+case $kind in
+syscalls) ;;                          # strace stands in for perf trace
+offcpu) perf_allowed "make offcpu" trace || exit $? ;;
+*) perf_allowed "make ${kind}" sample || exit $? ;;
+esac
 mkdir -p "$outdir"
 outdir=$(cd "$outdir" && pwd)
 
@@ -76,7 +78,9 @@ one_request() {
 record_while_loaded() {
     "$@" &
     local recorder=$!
-    sleep 0.3
+    # perf attaches to each of the server's 64 threads before it traces
+    # any: a load that started sooner would be counted in part.
+    sleep "${ATTACH_SECONDS:-1}"
     requests=$(load) || true
     kill -INT "$recorder" 2>/dev/null || true
     wait "$recorder" || true
@@ -87,13 +91,18 @@ record_while_loaded() {
 # tall enough for DEPTH frames of 16 pixels, where Chromium is installed;
 # where it is not, the HTML is the result.
 screenshot() {
-    local browser profile height=$(( 24 + 16 * (${3:-20} + 1) ))
+    local browser profile tmp height=$(( 24 + 16 * (${3:-20} + 1) ))
     browser=$(find_chromium)
     if [ -z "$browser" ]; then
         echo "(no PNG: Chromium is not installed; make deps installs it where it can)"
         return 0
     fi
-    profile=$(mktemp -d)
+    tmp=$(chromium_tmpdir "$root")
+    if [ -z "$tmp" ]; then
+        echo "(no PNG: this Chromium is a snap, which reads only files under your home folder)"
+        return 0
+    fi
+    profile=$(TMPDIR=$tmp mktemp -d)
     timeout 60 "$browser" --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
         --disable-background-networking --disable-component-update --disable-sync \
         --disable-dev-shm-usage --hide-scrollbars --user-data-dir="$profile" \
@@ -152,12 +161,12 @@ stat)
     ;;
 syscalls)
     rm -f "$outdir/trace.txt"
-    if perf_allowed "make syscalls" 2>"$outdir/perf-why.txt"; then
+    if perf_allowed "make syscalls" trace 2>"$outdir/perf-why.txt"; then
         serve
         record_while_loaded perf trace -s -p "$server_pid" -o "$outdir/trace.txt"
         tool="perf trace -s"
     else
-        cat "$outdir/perf-why.txt"
+        sed 's/ SKIPPED: / /' "$outdir/perf-why.txt"
         command -v strace >/dev/null || { echo "syscalls: neither perf nor strace can run here" >&2; exit 1; }
         echo "(so strace -c -f instead, which slows the server down more)"
         # strace starts the server itself: tracing a child needs no right

@@ -168,41 +168,101 @@ def flame(directory, root_name, focus_name, template, binary):
 
 # ============================ stat ===========================================
 
+# perf stat -x, writes one line per counter (perf-stat(1), CSV FORMAT):
+#   value,unit,event,run-time,run-percentage,metric-value,metric-unit
+# The value is a number, or "<not supported>" (the CPU, or the virtual
+# machine, has no such counter) or "<not counted>" (the counter exists but
+# never ran for this process: on an Intel hybrid laptop, the cores of the
+# type the benchmark never ran on). A user who is not root gets ":u"
+# events, user space only; an Intel hybrid CPU prints each hardware event
+# once per core type, "cpu_core/cycles/" and "cpu_atom/cycles/".
+PMU_EVENT = re.compile(r"^(?P<pmu>[\w.-]+)/(?P<event>[\w.-]+)/(?P<modifiers>:?\w*)$")
+CORE_TYPES = {"cpu_core": "performance cores", "cpu_atom": "efficiency cores"}
+
+
+def stat_counters(lines):
+    """Returns the counters of perf stat -x, output: a dict from the event's
+    plain name (cycles, not cpu_core/cycles/:u) to a dict with "value" (the
+    sum over core types, None when none counted), "unit", "parts" (the
+    core types' shares) and "state" (counted, not counted, not supported)."""
+    counters = {}
+    for line in lines:
+        fields = line.rstrip("\n").split(",")
+        if line.startswith("#") or len(fields) < 3 or not fields[2]:
+            continue
+        raw, unit, event = fields[0], fields[1], fields[2]
+        pmu = None
+        match = PMU_EVENT.match(event)
+        if match:
+            pmu, event = match["pmu"], match["event"]
+        event = re.sub(r":[ukhHGp]+$", "", event)
+        counter = counters.setdefault(event, {"value": None, "unit": unit, "parts": [],
+                                             "state": "not supported"})
+        if raw.startswith("<not"):
+            # A counter one core type lacks says more than one it has
+            # but never ran: "not counted" only where nothing said that.
+            if raw.startswith("<not counted") and counter["state"] == "not supported" \
+                    and not counter.get("unsupported_somewhere"):
+                counter["state"] = "not counted"
+            elif raw.startswith("<not supported") and counter["state"] == "not counted":
+                counter["state"] = "not supported"
+            counter["unsupported_somewhere"] = counter.get("unsupported_somewhere") \
+                or raw.startswith("<not supported")
+            continue
+        value = float(raw)
+        counter["value"] = (counter["value"] or 0) + value
+        counter["state"] = "counted"
+        if pmu:
+            counter["parts"].append((pmu, value))
+    return counters
+
+
+def stat_note(event, counters, per_call):
+    """Returns what one counted event means per call of the benchmark."""
+    value = counters[event]["value"]
+
+    def counted(name):
+        return counters.get(name, {}).get("value")
+    if event == "task-clock":
+        return f"{per_call:.1f} ns per call"
+    if event == "instructions" and counted("cycles"):
+        return f"{per_call:.0f} per call, {value / counted('cycles'):.2f} per cycle (IPC)"
+    if event.endswith("-misses"):
+        base = counted("branches" if event == "branch-misses" else event.replace("-misses", "-references"))
+        return f"{per_call:.3f} per call" + (f", {100 * value / base:.2f}% of all" if base else "")
+    if per_call < 0.001:
+        return f"{per_call * 1e6:.2f} per million calls"
+    return f"{per_call:.3f} per call"
+
+
 def stat(csv_path, calls):
     """The stat subcommand. Returns 0."""
     calls = int(calls)
-    missing, rows = [], []
     with open(csv_path) as file:
-        for line in file:
-            fields = line.rstrip("\n").split(",")
-            if line.startswith("#") or len(fields) < 3:
-                continue
-            value, unit, event = fields[0], fields[1], fields[2]
-            if value.startswith("<not"):
-                missing.append(event)
-                continue
-            rows.append((event, float(value), unit, fields[5:7] if len(fields) > 6 else []))
-    by_event = {event: value for event, value, _, _ in rows}
+        counters = stat_counters(file)
     print(f"perf stat over the measured run: {calls:,} calls of BenchmarkHi")
-    for event, value, unit, extra in rows:
+    for event, counter in counters.items():
+        if counter["state"] != "counted":
+            continue
+        value, unit = counter["value"], counter["unit"]
         per_call = value * (1e6 if unit == "msec" else 1) / calls
         shown = f"{value:,.1f} {unit}" if unit else f"{value:,.0f}"
-        note = ""
-        if event == "task-clock":
-            note = f"{per_call:.1f} ns per call"
-        elif event == "instructions" and by_event.get("cycles"):
-            note = f"{per_call:.0f} per call, {value / by_event['cycles']:.2f} per cycle (IPC)"
-        elif event.endswith("-misses"):
-            base = by_event.get(event.replace("-misses", "s" if event == "branch-misses" else "-references"))
-            note = f"{per_call:.3f} per call" + (f", {100 * value / base:.2f}% of all" if base else "")
-        elif per_call < 0.001:
-            note = f"{per_call * 1e6:.2f} per million calls"
-        else:
-            note = f"{per_call:.3f} per call"
-        print(f"  {event:<18} {shown:>20}   {note}")
-    if missing:
-        print(f"not supported here (a virtual machine has no hardware counters; a laptop"
-              f" does): {', '.join(missing)}")
+        print(f"  {event:<18} {shown:>20}   {stat_note(event, counters, per_call)}")
+        if len(counter["parts"]) > 1 and value:
+            shares = ", ".join(f"{100 * part / value:.1f}% on {CORE_TYPES.get(pmu, pmu)}"
+                               for pmu, part in counter["parts"])
+            print(f"  {'':<18} {'':>20}   ({shares})")
+    not_counted = [event for event, counter in counters.items() if counter["state"] == "not counted"]
+    unsupported = [event for event, counter in counters.items() if counter["state"] == "not supported"]
+    if not_counted:
+        print(f"not counted (the counter exists, but never ran while the benchmark did): "
+              f"{', '.join(not_counted)}")
+    if unsupported:
+        hardware = {"cycles", "instructions", "branches", "branch-misses", "cache-references", "cache-misses"}
+        none_counted = not any(counters.get(name, {}).get("state") == "counted" for name in hardware)
+        why = ("no hardware counters here: a virtual machine or a container on one has none;"
+               " a laptop does" if none_counted else "this CPU has no such counter")
+        print(f"not supported ({why}): {', '.join(unsupported)}")
     return 0
 
 

@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# perf-smoke.sh OUT LAST LAST-SOURCE - every C tool once, briefly, inside make test.
+#
+# Each run is checked for what it must show: DHAT's 20 KB block per call
+# in stage 1, the call into query.c that the compiler did not inline, the
+# Nagle stall, and, where perf may run, pcre2_compile widest in stage 1's
+# flame graph, the socket write widest in the server's, one recvfrom per
+# request, workers waiting in poll, and the contention profiler against
+# the kernel's count. A perf run that this machine does not allow (exit
+# status 3 from profiles/perf_allowed.sh) is skipped, and the reasons go
+# to OUT/skipped/perf-smoke.txt, one line, for make test's count.
+set -euo pipefail
+
+out=${1:?usage: perf-smoke.sh OUT LAST LAST-SOURCE}
+last=${2:?last stage}
+last_source=${3:?the hi.c of the last stage}
+smoke=$out/perf-smoke
+rm -rf "$smoke" "$out/skipped/perf-smoke.txt"
+mkdir -p "$smoke"
+export BENCHTIME=0.5s DURATION=1s
+skipped=() why=""
+
+# run NAME COMMAND...: runs COMMAND into $smoke/NAME.txt. Returns 0 when
+# it succeeded, 3 when perf may not do it here (noted as skipped); fails
+# the smoke run otherwise.
+run() {
+    local name=$1 status=0
+    shift
+    "$@" >"$smoke/$name.txt" 2>&1 || status=$?
+    case $status in
+    0) return 0 ;;
+    3) skipped+=("$name")
+       why=$(grep -m1 -o 'SKIPPED: .*' "$smoke/$name.txt" | sed 's/^SKIPPED: //')
+       return 3 ;;
+    *) cat "$smoke/$name.txt"; echo "FAIL: make $name (exit status $status)"; exit 1 ;;
+    esac
+}
+# expect NAME PATTERN WHAT: fail unless $smoke/NAME.txt holds PATTERN.
+expect() {
+    grep -q -- "$2" "$smoke/$1.txt" && return 0
+    cat "$smoke/$1.txt"
+    echo "FAIL: $3: '$2' not in $smoke/$1.txt"
+    exit 1
+}
+# widest NAME PATTERN WHAT: fail unless the widest frame of NAME's flame
+# graph (its widest.txt) matches PATTERN.
+widest() {
+    head -n 1 "$smoke/$1/widest.txt" | grep -q -- "$2" && return 0
+    cat "$smoke/$1.txt"
+    echo "FAIL: ${*:3}"
+    exit 1
+}
+
+# Neither valgrind nor the compiler needs perf's permissions.
+run dhat profiles/dhat.py "$out/stage1/bench-plain" "$smoke/dhat"
+# The frame vector: 20,480 bytes once per call, whichever frame DHAT
+# names for it (pcre2_match_8, or its caller where pcre2 inlines more).
+expect dhat '^ *20[,.]480 B  *1\.0 ' "stage 1 DHAT: the frame vector, 20,480 B once per call"
+run optinfo make --no-print-directory "stage$last-optinfo"
+expect optinfo query_color "stage $last optinfo: the call into query.c"
+run nagle make --no-print-directory nagle DURATION=1s NAGLE_OUT="$smoke/nagle"
+expect nagle 'two writes.*p50 [1-9][0-9][0-9]*\.[0-9]* ms' "make nagle: a stall of tens of ms with two writes"
+expect nagle 'one write.*p50 [0-4]\.[0-9]* ms' "make nagle: no stall with one write"
+
+# perf, sampling this user's own processes.
+if run stat profiles/perf.sh stat "$out/stage$last/bench-plain" "$smoke/stat"; then
+    expect stat 'task-clock .* ns per call' "perf stat"
+fi
+if run flame profiles/perf.sh flame "$out/stage1/bench-plain" "$smoke/flame"; then
+    widest flame pcre2_compile "stage 1's flame graph: pcre2_compile is not the widest frame under hi_handle"
+fi
+if run flame-server profiles/perf.sh flame-server "$out/stage$last/server" "$smoke/flame-server"; then
+    widest flame-server mg_write "stage $last's server flame graph: the write to the socket" \
+        "(mg_write) is not the widest frame under handle_request"
+fi
+if run annotate env SOURCE="$last_source" profiles/perf.sh annotate "$out/stage$last/bench-plain" "$smoke/annotate"; then
+    expect annotate 'hottest function of our own code: ' "perf annotate"
+fi
+# perf, reading tracepoints (strace stands in for perf trace).
+run syscalls profiles/perf.sh syscalls "$out/stage$last/server" "$smoke/syscalls"
+expect syscalls '^  recvfrom *\(0\.9[0-9]\|1\.0[0-9]\)' "the live server's system calls per request"
+if run offcpu profiles/perf.sh offcpu "$out/stage$last/server" "$smoke/offcpu"; then
+    expect offcpu 'civetweb-worker *poll' "where the server's threads wait"
+fi
+if run block-check profiles/block_check.sh "$out/stage4/bench-cpu" "$out/profiles/libcontention.so" \
+       "$smoke/block-check"; then
+    expect block-check '^PASS: the profiler saw every lock call' "the contention profiler against the kernel"
+fi
+for png in "$smoke/flame/flame.png" "$smoke/flame-server/flame.png"; do
+    [ ! -e "$png" ] || file "$png" | grep -q 'PNG image' || { echo "FAIL: $png is not a PNG"; exit 1; }
+done
+
+echo "C tools smoke run: each showed what it must (DHAT's 20 KB frame vector, the call into query.c," \
+     "a Nagle stall${skipped[*]:+; the rest where perf may run}, pcre2_compile widest in stage 1 and the socket" \
+     "write in the server, one recvfrom per request, workers waiting in poll, the contention profiler" \
+     "against the kernel)"
+if [ ${#skipped[@]} != 0 ]; then
+    mkdir -p "$out/skipped"
+    echo "perf-smoke: ${skipped[*]}: $why" >"$out/skipped/perf-smoke.txt"
+    echo "perf smoke run: SKIPPED ${skipped[*]}: $why"
+fi
