@@ -20,6 +20,9 @@
 #   FROM=2           the stage make work copies; FORCE=1 overwrites work/
 #   DURATION=5s      how long wrk loads the live server
 #   FUZZTIME=60      seconds of make fuzz
+#   WERROR=1         warnings are errors (CI and the maintainers' checks);
+#                    off by default, so a newer compiler's warning only prints
+#   DISTRO=trixie    the Debian release make fresh-check bootstraps
 #
 # Everything built or measured goes under out/, which git ignores. Each
 # area lives in its own file under mk/; mk/deps.sh installs the Debian
@@ -97,6 +100,7 @@ help:
 	@echo "  annotate                  perf annotate of the hottest function of our own code"
 	@echo "  optinfo                   the calls the compiler did not inline, and why (-fopt-info)"
 	@echo "  make nagle                two writes with Nagle on against one write: the 40 ms stall"
+	@echo "  make perf-allow           let perf sample and trace as you, until the next reboot (sudo)"
 	@echo "  (make stage3-test, stage3-bench, ... are the same targets by their own names)"
 	@echo
 	@echo "Your workspace: make work FROM=N copies stage N to work/hi.c; then make work TARGET"
@@ -120,10 +124,12 @@ help:
 	@echo "  make deps-GROUP           only one group's: $(DEPS_GROUPS)"
 	@echo "  make clean                remove out/"
 	@echo "  make reference            (maintainers) retake every measurement the deck and README show"
+	@echo "  make fresh-check DISTRO=bookworm  (maintainers) the README's two commands on a new Debian"
 	@echo
 	@echo "The smoke runs inside make test, each runnable alone:"
 	@echo "  make bench-smoke  make profile-smoke  make perf-smoke  make fuzz-smoke  make work-smoke"
-	@echo "  make slides-test  make slides-fixture-test  make offline-smoke"
+	@echo "  make slides-test  make slides-fixture-test  make offline-smoke  make hardened-smoke"
+	@echo "  make perfreport-test"
 	@echo
 	@echo "Stages (stages/stages.txt):"
 	@$(foreach n,$(ALL_STAGES),printf '  stage%-3s %-20s %s\n' "$(n)" "$(call stage_folder,$(n))" "$(call stage_lesson,$(n))";)

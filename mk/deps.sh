@@ -11,18 +11,21 @@ set -euo pipefail
 
 # What each group needs. "optional:" packages are installed where this
 # system's package lists have them and skipped, once and with a note,
-# where they do not (Ubuntu ships Chromium only as a snap, and perf as
-# linux-tools-$(uname -r); older Ubuntu releases keep clang's sanitizer
-# runtimes in libclang-common-N-dev); what needs them then says SKIPPED. "command:" packages are installed only
-# when the command is missing: Node.js and npm may come from elsewhere
-# (NodeSource), and Debian's npm would then conflict.
+# where they do not; "optional:a|b" takes the first of a and b that the
+# lists have. Ubuntu ships Chromium only as a snap, perf as
+# linux-tools-$(uname -r), and from 26.04 no google-perftools (gperftools
+# 2.17 dropped its pprof); older Ubuntu releases keep clang's sanitizer
+# runtimes in libclang-common-N-dev. What needs a skipped package says
+# SKIPPED. "command:" packages are installed only when the command is
+# missing: Node.js and npm may come from elsewhere (NodeSource), and
+# Debian's npm would then conflict.
 packages_of() {
     case $1 in
     build)   echo gcc make pkg-config libc6-dev libcivetweb-dev libpcre2-dev ;;
     test)    echo check clang valgrind optional:libclang-rt-dev ;;
     bench)   echo libbenchmark-tools python3-scipy wrk gnuplot-nox valgrind ;;
-    profile) echo google-perftools libgoogle-perftools-dev graphviz gcovr file ;;
-    perf)    echo optional:linux-perf strace valgrind ;;
+    profile) echo optional:google-perftools libgoogle-perftools-dev graphviz gcovr file ;;
+    perf)    echo "optional:linux-perf|linux-tools-$(uname -r)" strace valgrind ;;
     fuzz)    echo clang optional:libclang-rt-dev ;;
     slides)  echo pandoc optional:chromium command:node:nodejs command:npm:npm ;;
     *) echo "deps: unknown group $1 (build, test, bench, profile, perf, fuzz, slides)" >&2; return 1 ;;
@@ -58,7 +61,11 @@ for entry in $entries; do
     case $entry in
     optional:*)
         package=${entry#optional:}
-        installed "$package" || grep -qx "$package" "$skipped_file" 2>/dev/null \
+        any_installed=""
+        for alternative in ${package//|/ }; do
+            installed "$alternative" && any_installed=1
+        done
+        [ -n "$any_installed" ] || grep -qx "$package" "$skipped_file" 2>/dev/null \
             || optional="$optional $package" ;;
     command:*)
         pair=${entry#command:}
@@ -81,32 +88,49 @@ if ! command -v apt-get >/dev/null; then
     echo "deps: this needs Debian or Ubuntu (apt-get). Missing packages: $missing$optional" >&2
     exit 1
 fi
+wanted="$missing${optional//|/ or }"
 if [ "$(id -u)" = 0 ]; then
     sudo=""
-elif command -v sudo >/dev/null; then
+elif command -v sudo >/dev/null && sudo true; then
     sudo="sudo"
 elif [ -z "${missing// }" ]; then
-    skip_optional "as root: apt-get install -y $optional"
+    skip_optional "no root and no sudo here; an administrator can run: sudo apt-get install -y $optional"
     exit 0
 else
-    echo "deps: missing packages. As root, run: apt-get install -y $missing$optional" >&2
+    echo "deps: missing packages, and no root or sudo to install them. An administrator can run:" \
+         "sudo apt-get install -y $wanted" >&2
     exit 1
 fi
 
+# The package lists are updated once, and not again for an hour: make
+# test asks for every group, and a slow network should pay for it once.
 log=$out/apt.log
-echo "deps: updating the package lists (log: $log)"
-$sudo apt-get update >"$log" 2>&1 || {
-    tail -n 5 "$log" >&2
-    echo "deps: apt-get update failed. Run: sudo apt-get update" >&2
-    exit 1
+updated=$out/apt-updated
+if [ -z "$(find "$updated" -mmin -60 2>/dev/null)" ]; then
+    echo "deps: updating the package lists (log: $log)"
+    $sudo apt-get update >"$log" 2>&1 || {
+        tail -n 5 "$log" >&2
+        echo "deps: apt-get update failed. Run: sudo apt-get update" >&2
+        exit 1
+    }
+    touch "$updated"
+fi
+# has_candidate PACKAGE: whether the package lists offer PACKAGE.
+has_candidate() {
+    local candidate
+    candidate=$(apt-cache policy "$1" 2>/dev/null | sed -n 's/^ *Candidate: //p')
+    [ -n "$candidate" ] && [ "$candidate" != "(none)" ]
 }
 for package in $optional; do
-    candidate=$(apt-cache policy "$package" 2>/dev/null | sed -n 's/^ *Candidate: //p')
-    if [ -n "$candidate" ] && [ "$candidate" != "(none)" ]; then
-        missing="$missing $package"
+    chosen=""
+    for alternative in ${package//|/ }; do
+        has_candidate "$alternative" && { chosen=$alternative; break; }
+    done
+    if [ -n "$chosen" ]; then
+        missing="$missing $chosen"
     else
         echo "$package" >>"$skipped_file"
-        echo "deps: $package is not in this system's package lists: skipped"
+        echo "deps: ${package//|/ or } is not in this system's package lists: skipped"
     fi
 done
 [ -z "${missing// }" ] && exit 0

@@ -16,13 +16,13 @@ bench_name = -DSTAGE_NAME='"$(call unit_name,$(1))"'
 # ============================ Benchmark binaries ==============================
 
 # The benchmarks, counting allocations (bench/alloc_count.c).
-$(OUT)/%/bench: $$(call unit_source,$$*) $(BENCH_SOURCES) bench/alloc_count.c $(HEADERS) | deps-build
+$(OUT)/%/bench: $$(call unit_source,$$*) $(BENCH_SOURCES) bench/alloc_count.c $(HEADERS) | deps-build deps-bench
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_COMMON) $(OPTIMIZE) $(call bench_name,$*) -o $@ $(filter %.c,$^) $(LIBS)
 
 # The same on glibc's malloc, uncounted: what callgrind runs, since the
 # counting would add instructions of its own to every allocation.
-$(OUT)/%/bench-plain: $$(call unit_source,$$*) $(BENCH_SOURCES) bench/alloc_count_none.c $(HEADERS) | deps-build
+$(OUT)/%/bench-plain: $$(call unit_source,$$*) $(BENCH_SOURCES) bench/alloc_count_none.c $(HEADERS) | deps-build deps-bench
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_COMMON) $(OPTIMIZE) $(call bench_name,$*) -o $@ $(filter %.c,$^) $(LIBS)
 

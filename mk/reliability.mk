@@ -4,6 +4,10 @@
 #              query strings (tests/fuzz_hi.c); any difference aborts
 #   sanitize   the shared suite under ASan+LSan+UBSan, every stage, with
 #              gcc and with clang
+#   hardened-smoke  every C file under Ubuntu's default hardening flags
+#              (tests/hardened_build.sh), inside make test
+#   fresh-check  (maintainers) the README's two commands on a new Debian
+#              (mk/fresh-check.sh DISTRO=bookworm or trixie)
 
 FUZZ_CC := clang
 FUZZ_FLAGS := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
@@ -74,3 +78,17 @@ sanitize-%: $(OUT)/sanitize/%/tests $(OUT)/sanitize/%/server $(OUT)/$$(call sani
 	  ASAN_OPTIONS=detect_leaks=1 $(OUT)/sanitize/$*/tests \
 	  >$(OUT)/sanitize/$*/log 2>&1 \
 	  && tail -n 1 $(OUT)/sanitize/$*/log || { cat $(OUT)/sanitize/$*/log; exit 1; }
+
+# ============================ Other systems' compilers ========================
+.PHONY: hardened-smoke fresh-check
+hardened-smoke: | deps-build deps-test
+	@echo "--- every C file as Ubuntu's gcc and clang compile it (FORTIFY_SOURCE=3, stack protection, CET)"
+	@tests/hardened_build.sh $(OUT)/hardened $(CFLAGS_COMMON) $(OPTIMIZE)
+
+TEST_EXTRAS += hardened-smoke
+
+# The README's two commands, as a new user on a new Debian (root or sudo
+# needed for debootstrap; it takes about 10 minutes): DISTRO=bookworm or trixie.
+DISTRO ?= trixie
+fresh-check:
+	@mk/fresh-check.sh $(DISTRO) $(OUT)/fresh/$(DISTRO)
