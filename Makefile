@@ -9,6 +9,8 @@
 # Options, on the command line (make stage3 bench BENCHTIME=2s) or in the
 # environment:
 #   PORT=8080        where run listens (0: any free port)
+#   HOST=127.0.0.1   the address run listens on; 0.0.0.0 inside a container,
+#                    so that the host's browser reaches it through -p 8080:8080
 #   BENCH=regex      which benchmarks run, like go test -bench
 #   BENCHTIME=1s     how long each benchmark runs, or a count: 1000x
 #   COUNT=           runs per stage: benchcmp (10), compare (6), bench (1)
@@ -41,6 +43,8 @@ endif
 .SUFFIXES:
 
 PORT ?= 8080
+IN_CONTAINER := $(wildcard /.dockerenv /run/.containerenv)
+HOST ?= $(if $(IN_CONTAINER),0.0.0.0,127.0.0.1)
 CC ?= cc
 DEFAULT_OPTIMIZE := -O2
 OPTIMIZE ?= $(DEFAULT_OPTIMIZE)

@@ -12,7 +12,7 @@
 start_server() {
     local binary=$1 dir=$2
     shift 2
-    PORT=0 "$@" "$binary" >"$dir/server.out" 2>"$dir/server.err" &
+    env -u HOST PORT=0 "$@" "$binary" >"$dir/server.out" 2>"$dir/server.err" &
     server_pid=$!
     for _ in $(seq 100); do
         port=$(sed -n 's|^listening on http://127\.0\.0\.1:\([0-9]*\)/hi$|\1|p' "$dir/server.out")

@@ -5,10 +5,13 @@
  * sends each request through route_request(), and stops cleanly on
  * SIGINT or SIGTERM. Environment:
  *
- *   PORT=8080   the port to listen on; 0 lets the kernel pick a free one.
+ *   PORT=8080        the port to listen on; 0 lets the kernel pick a free one.
+ *   HOST=127.0.0.1   the IPv4 address to listen on. Inside a container,
+ *                    `make run` sets 0.0.0.0: a server on the container's
+ *                    own loopback cannot be reached from the host.
  *
  * Exit status: 0 after a signal, 1 when the server cannot start (a busy
- * port, say), 2 for a bad PORT.
+ * port, say), 2 for a bad PORT or HOST.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -30,6 +33,7 @@
 #include "router.h"
 
 #define DEFAULT_PORT 8080
+#define DEFAULT_HOST "127.0.0.1"
 
 /* ============================ Configuration ============================== */
 
@@ -48,6 +52,18 @@ static long port_from_environment(void)
     if (errno != 0 || *end != '\0' || port < 0 || port > 65535)
         return -1;
     return port;
+}
+
+/* Returns the address named by $HOST, DEFAULT_HOST when it is unset, or
+ * NULL when it is not an IPv4 address in dotted form. */
+static const char *host_from_environment(void)
+{
+    const char *text = getenv("HOST");
+    struct in_addr address;
+
+    if (text == NULL || *text == '\0')
+        return DEFAULT_HOST;
+    return inet_pton(AF_INET, text, &address) == 1 ? text : NULL;
 }
 
 /* ============================ Requests =================================== */
@@ -77,9 +93,9 @@ static int log_message(const struct mg_connection *connection, const char *messa
 
 /* ============================ Start and stop ============================= */
 
-/* Starts civetweb on 127.0.0.1:port. Returns the context, or NULL after
+/* Starts civetweb on host:port. Returns the context, or NULL after
  * printing why it could not start (most often: the port is taken). */
-static struct mg_context *start_server(long port)
+static struct mg_context *start_server(const char *host, long port)
 {
     char listen_on[32];
     char error_text[256] = "";
@@ -108,12 +124,12 @@ static struct mg_context *start_server(long port)
     unsigned error_code = 0;
     error.code = &error_code;
 #endif
-    snprintf(listen_on, sizeof listen_on, "127.0.0.1:%ld", port);
+    snprintf(listen_on, sizeof listen_on, "%s:%ld", host, port);
     context = mg_start2(&init, &error);
     if (context == NULL) {
-        fprintf(stderr, "hi: cannot listen on 127.0.0.1:%ld: %s "
+        fprintf(stderr, "hi: cannot listen on %s:%ld: %s "
                 "(is another server on that port? PORT=0 picks a free one)\n",
-                port, error_text[0] ? error_text : "civetweb gave no reason");
+                host, port, error_text[0] ? error_text : "civetweb gave no reason");
         return NULL;
     }
     mg_set_request_handler(context, "/", handle_request, NULL);
@@ -182,12 +198,13 @@ static void stop_server(struct mg_context *context)
 
 /* ============================ Main ======================================= */
 
-/* Starts civetweb on 127.0.0.1:$PORT with this stage's handler and waits
- * for SIGINT or SIGTERM. Returns 0 after a clean stop, 1 when the server
- * could not start (a busy port), 2 for a bad PORT. */
+/* Starts civetweb on $HOST:$PORT with this stage's handler and waits for
+ * SIGINT or SIGTERM. Returns 0 after a clean stop, 1 when the server
+ * could not start (a busy port), 2 for a bad PORT or HOST. */
 int main(void)
 {
     long port = port_from_environment();
+    const char *host = host_from_environment();
     struct mg_context *context = NULL;
     sigset_t stop_signals;
     int signal_number = 0;
@@ -196,6 +213,11 @@ int main(void)
     if (port < 0) {
         fprintf(stderr, "hi: PORT must be a number from 0 to 65535, not \"%s\"\n",
                 getenv("PORT"));
+        return 2;
+    }
+    if (host == NULL) {
+        fprintf(stderr, "hi: HOST must be an IPv4 address such as 127.0.0.1 or 0.0.0.0, not \"%s\"\n",
+                getenv("HOST"));
         return 2;
     }
 
@@ -209,11 +231,11 @@ int main(void)
     if (hi_init() != 0)
         return 1;
     mg_init_library(0);
-    context = start_server(port);
+    context = start_server(host, port);
     if (context == NULL)
         goto cleanup;
 
-    printf("listening on http://127.0.0.1:%d/hi\n", listening_port(context));
+    printf("listening on http://%s:%d/hi\n", host, listening_port(context));
     fflush(stdout);
 
     while (sigwait(&stop_signals, &signal_number) != 0)

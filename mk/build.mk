@@ -94,7 +94,7 @@ build: $(foreach unit,$(or $(SELECTED),$(STAGE_UNITS)),$(OUT)/$(unit)/server)
 
 run: $(call per_unit,run)
 %-run: $(OUT)/%/server
-	@PORT=$(PORT) $(OUT)/$*/server
+	@HOST=$(HOST) PORT=$(PORT) $(OUT)/$*/server
 
 # UNIT-suite runs the shared suite; UNIT-test adds the unit's lesson,
 # measured (mk/measure.mk). CK_RUN_CASE=race runs one test case of it.

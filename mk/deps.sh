@@ -35,7 +35,12 @@ packages_of() {
 out=${OUT:-out}
 # What was skipped is remembered outside out/, so that neither `make
 # clean` nor another OPTIMIZE folder sends apt-get to the network again.
+# The container image keeps what its build skipped in system_skipped.
 skipped_file=$(dirname "$0")/../.deps-skipped
+system_skipped=/usr/local/share/workbook/deps-skipped
+was_skipped() {
+    grep -qxs "$1" "$skipped_file" "$system_skipped"
+}
 
 # `make -j` may start several of these at once; apt-get must run alone.
 mkdir -p "$out"
@@ -65,8 +70,7 @@ for entry in $entries; do
         for alternative in ${package//|/ }; do
             installed "$alternative" && any_installed=1
         done
-        [ -n "$any_installed" ] || grep -qx "$package" "$skipped_file" 2>/dev/null \
-            || optional="$optional $package" ;;
+        [ -n "$any_installed" ] || was_skipped "$package" || optional="$optional $package" ;;
     command:*)
         pair=${entry#command:}
         command -v "${pair%%:*}" >/dev/null || missing="$missing ${pair#*:}" ;;

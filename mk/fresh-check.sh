@@ -97,7 +97,7 @@ echo "cafile=/etc/ssl/certs/ca-certificates.crt" | $sudo tee "$root/home/$user/.
 head=$(git -C "$repo" rev-parse --short HEAD)
 [ -z "$(git -C "$repo" status --porcelain --untracked-files=no)" ] \
     || echo "fresh-check: note: uncommitted changes are not checked, only HEAD ($head)"
-$sudo git clone -q "$repo" "$root/home/$user/workbook"
+$sudo git clone -q --no-hardlinks "$repo" "$root/home/$user/workbook"
 in_root "chown -R $user:$user /home/$user"
 echo "fresh-check: $distro, user $user with sudo, a clone of $head; versions:" \
     "$(in_root '. /etc/os-release; echo $PRETTY_NAME')"

@@ -92,3 +92,11 @@ TEST_EXTRAS += hardened-smoke
 DISTRO ?= trixie
 fresh-check:
 	@mk/fresh-check.sh $(DISTRO) $(OUT)/fresh/$(DISTRO)
+
+# The container image, built and run as the README says (podman, as root;
+# ARCH=arm64 under qemu-user-static): make run answered from the host's
+# side of the published port, then make test with no network.
+ARCH ?= amd64
+.PHONY: container-check
+container-check:
+	@mk/container-check.sh $(ARCH) $(OUT)/container/$(ARCH)

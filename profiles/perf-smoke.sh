@@ -70,8 +70,15 @@ if run flame profiles/perf.sh flame "$out/stage1/bench-plain" "$smoke/flame"; th
     widest flame pcre2_compile "stage 1's flame graph: pcre2_compile is not the widest frame under hi_handle"
 fi
 if run flame-server profiles/perf.sh flame-server "$out/stage$last/server" "$smoke/flame-server"; then
-    widest flame-server mg_write "stage $last's server flame graph: the write to the socket" \
-        "(mg_write) is not the widest frame under handle_request"
+    # The socket write is widest only where the kernel's part of it is
+    # sampled; in user space alone, the handler must still be seen.
+    if grep -qx yes "$smoke/flame-server/kernel.txt"; then
+        widest flame-server mg_write "stage $last's server flame graph: the write to the socket" \
+            "(mg_write) is not the widest frame under handle_request"
+    else
+        expect flame-server ' samples ran under handle_request (.*under hi_handle' \
+            "stage $last's server flame graph, user space only: the handler under handle_request"
+    fi
 fi
 if run annotate env SOURCE="$last_source" profiles/perf.sh annotate "$out/stage$last/bench-plain" "$smoke/annotate"; then
     expect annotate 'hottest function of our own code: ' "perf annotate"

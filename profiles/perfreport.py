@@ -163,7 +163,20 @@ def flame(directory, root_name, focus_name, template, binary):
         print(f"  {100 * count / under:5.1f}%  {name}")
     with open(os.path.join(directory, "widest.txt"), "w") as file:
         file.write("".join(f"{count} {name}\n" for count, name in others))
+    # A user whom perf lets sample only user space (paranoid 2) gets no
+    # kernel frames: the time a write() spends sending is then unseen.
+    kernel = has_kernel_frames(stacks)
+    with open(os.path.join(directory, "kernel.txt"), "w") as file:
+        file.write("yes\n" if kernel else "no\n")
+    if not kernel:
+        print("(user space only: perf may not sample the kernel here, so the time spent inside system"
+              " calls, such as mg_write's send, is not shown; make perf-allow shows it)")
     return 0
+
+
+def has_kernel_frames(node):
+    """Returns whether any frame of the tree ran in the kernel."""
+    return node["l"] == "kernel" or any(has_kernel_frames(child) for child in node["c"])
 
 
 # ============================ stat ===========================================
