@@ -603,11 +603,14 @@ static int over_allocation_limit(const struct result *result, long limit)
 
 /* ============================ Reporting ================================== */
 
-/* Returns the CPU's model name from /proc/cpuinfo, or "unknown". */
+/* Returns the CPU's model name from /proc/cpuinfo, or "unknown". An x86
+ * CPU names itself ("model name"); an arm64 one gives only numbers, so
+ * there it is "arm64, implementer 0x41, part 0xd0c" (0x41 is Arm Ltd,
+ * 0x61 Apple; the part numbers the core design). */
 static const char *cpu_model(void)
 {
     static char model[128] = "unknown";
-    char line[256];
+    char line[256], implementer[32] = "", part[32] = "";
     FILE *file = fopen("/proc/cpuinfo", "r");
 
     if (file == NULL)
@@ -615,12 +618,20 @@ static const char *cpu_model(void)
     while (fgets(line, sizeof line, file)) {
         char *colon = strchr(line, ':');
 
-        if (strncmp(line, "model name", 10) == 0 && colon != NULL) {
+        if (colon == NULL)
+            continue;
+        line[strcspn(line, "\n")] = '\0';
+        if (strncmp(line, "model name", 10) == 0) {
             snprintf(model, sizeof model, "%s", colon + 2);
-            model[strcspn(model, "\n")] = '\0';
             break;
         }
+        if (strncmp(line, "CPU implementer", 15) == 0 && implementer[0] == '\0')
+            snprintf(implementer, sizeof implementer, "%s", colon + 2);
+        if (strncmp(line, "CPU part", 8) == 0 && part[0] == '\0')
+            snprintf(part, sizeof part, "%s", colon + 2);
     }
+    if (strcmp(model, "unknown") == 0 && implementer[0] != '\0')
+        snprintf(model, sizeof model, "arm64, implementer %s, part %s", implementer, part);
     fclose(file);
     return model;
 }

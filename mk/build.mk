@@ -156,5 +156,7 @@ diff-of-stage:
 $(addsuffix -diff,$(STAGE_UNITS)): stage%-diff:
 	@$(MAKE) --no-print-directory diff N=$*
 
+# --one-file-system: a fresh-check's root under out/ may still have the
+# host's /dev and /proc mounted in it, if that check was killed.
 clean:
-	rm -rf out
+	rm -rf --one-file-system out

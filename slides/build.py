@@ -337,12 +337,17 @@ def refresh_reference():
 
 def machine():
     """Returns this machine in a few words: CPU model, CPU count, system."""
-    model = "unknown CPU"
+    model, arm = "unknown CPU", {}
     with open("/proc/cpuinfo") as file:
         for line in file:
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
+            key, _, value = line.partition(":")
+            if key.strip() == "model name":
+                model = value.strip()
                 break
+            if key.strip() in ("CPU implementer", "CPU part"):
+                arm.setdefault(key.strip(), value.strip())
+    if model == "unknown CPU" and arm:    # arm64 names its CPU by numbers only
+        model = f"arm64 CPU (implementer {arm.get('CPU implementer')}, part {arm.get('CPU part')})"
     system = "Linux"
     if os.path.exists("/etc/os-release"):
         with open("/etc/os-release") as file:
