@@ -72,8 +72,12 @@ if [ ! -s "$base_tar" ]; then
     tar -C "$outdir/base-root" -cf "$base_tar" .
     rm -rf "$outdir/base-root"
 fi
-podman rmi -f "$base" >/dev/null 2>&1 || true
-podman import --arch "$arch" "$base_tar" "$base" >>"$log" 2>&1
+# One tag serves both architectures in turn: imported again only when the
+# one there is the other's, so that a second check reuses the build cache.
+if [ "$(podman image inspect "$base" --format '{{.Architecture}}' 2>/dev/null)" != "$arch" ]; then
+    podman rmi -f "$base" >/dev/null 2>&1 || true
+    podman import --arch "$arch" "$base_tar" "$base" >>"$log" 2>&1
+fi
 step_done base
 
 # ============================ The image =======================================
@@ -91,19 +95,22 @@ step_done build
 # The checkout belongs to the image's user (uid 1000), as a Linux host's would.
 chown -R 1000:1000 "$outdir/workbook"
 
-# run_in ARGS... -- COMMAND: COMMAND in the image, as its user, the checkout mounted.
+# run_in ARGS... -- COMMAND: COMMAND in the image, as its user, the checkout
+# mounted. bash stays the container's PID 1 (the "; exit" keeps it from
+# exec'ing the command), so that orphans are reaped by a shell, as in the
+# interactive container the README starts, and not by make.
 run_in() {
     local options=()
     while [ "$1" != -- ]; do options+=("$1"); shift; done
     shift
     podman run --rm --arch "$arch" -v "$outdir/workbook:/workbook" \
-        ${emulated:+-e QEMU_CPU=cortex-a72} "${options[@]}" "$image" bash -lc "$*"
+        ${emulated:+-e QEMU_CPU=cortex-a72} "${options[@]}" "$image" bash -lc "$*; exit \$?"
 }
 
 # ============================ make run ========================================
 
 rm -f "$outdir/make-run.txt"
-run_in --name workbook-run-$arch -p 127.0.0.1:18080:8080 -- 'exec make run' >"$outdir/make-run.txt" 2>&1 &
+run_in --name workbook-run-$arch -p 127.0.0.1:18080:8080 -- 'make run' >"$outdir/make-run.txt" 2>&1 &
 runner=$!
 answer=""
 for _ in $(seq 900); do
@@ -120,7 +127,11 @@ if grep -q '^listening on' "$outdir/make-run.txt"; then
         sleep 1
     done
 fi
-podman kill --signal INT workbook-run-$arch >/dev/null 2>&1 || true
+# Ctrl-C in a terminal reaches the whole foreground group; here the
+# server is sent SIGINT itself (make, as the container's PID 1, would
+# ignore a signal sent to it alone).
+podman exec workbook-run-$arch pkill -INT -x server >/dev/null 2>&1 \
+    || podman kill --signal INT workbook-run-$arch >/dev/null 2>&1 || true
 run_status=0
 wait $runner || run_status=$?
 listening=$(grep -m1 '^listening on' "$outdir/make-run.txt" || true)

@@ -24,13 +24,14 @@ skipped=() why=""
 # it succeeded, 3 when perf may not do it here (noted as skipped); fails
 # the smoke run otherwise.
 run() {
-    local name=$1 status=0
+    local name=$1 status=0 reason
     shift
     "$@" >"$smoke/$name.txt" 2>&1 || status=$?
     case $status in
     0) return 0 ;;
     3) skipped+=("$name")
-       why=$(grep -m1 -o 'SKIPPED: .*' "$smoke/$name.txt" | sed 's/^SKIPPED: //')
+       reason=$(grep -m1 -o 'SKIPPED: .*' "$smoke/$name.txt" | sed 's/^SKIPPED: //')
+       case $why in *"$reason"*) ;; *) why=${why:+$why; }$reason ;; esac
        return 3 ;;
     *) cat "$smoke/$name.txt"; echo "FAIL: make $name (exit status $status)"; exit 1 ;;
     esac
