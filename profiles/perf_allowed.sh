@@ -33,9 +33,14 @@ perf_allowed() {
         ;;
     trace)
         perf stat -e syscalls:sys_enter_futex -x, -o /dev/null true >/dev/null 2>&1 && return 0
-        echo "$what: SKIPPED: perf may not read the kernel's tracepoints here" \
-             "(kernel.perf_event_paranoid = $paranoid, and /sys/kernel/tracing is root's);" \
-             "allow it until the next reboot: make perf-allow" >&2
+        if [ -f /.dockerenv ] || [ -f /run/.containerenv ]; then
+            echo "$what: SKIPPED: perf may not read the kernel's tracepoints in this container" \
+                 "(they need the host's tracing file system: start it with --privileged)" >&2
+        else
+            echo "$what: SKIPPED: perf may not read the kernel's tracepoints here" \
+                 "(kernel.perf_event_paranoid = $paranoid, and /sys/kernel/tracing is root's);" \
+                 "allow it until the next reboot: make perf-allow" >&2
+        fi
         ;;
     esac
     return 3
