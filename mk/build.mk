@@ -42,7 +42,8 @@ RACE_SOURCES := tests/race.c tests/visitors.c tests/http_client.c tests/server_p
 # $(call suite_env,UNIT,SERVER,TMPDIR): the environment the suite runs
 # in (tests/check_main.c): the server under test, and UNIT's
 # ThreadSanitizer server and race tests.
-suite_env = HI_SERVER=$(2) HI_SERVER_TSAN=$(OUT)/$(1)/server-tsan HI_RACE=$(OUT)/$(1)/race \
+suite_env = HI_SKIPPED=$(OUT)/skipped/$(1)-race.txt \
+	HI_SERVER=$(2) HI_SERVER_TSAN=$(OUT)/$(1)/server-tsan HI_RACE=$(OUT)/$(1)/race \
 	HI_RACE_PLAIN=$(OUT)/$(1)/race-plain TMPDIR=$(3)
 
 # What the suite is told about the unit it checks (tests/check_suite.h).
@@ -101,7 +102,7 @@ run: $(call per_unit,run)
 suite: $(call per_unit,suite)
 %-suite: $(OUT)/%/tests $(OUT)/%/server $(OUT)/%/server-tsan $(OUT)/%/race $(OUT)/%/race-plain
 	@echo "=== $(call unit_name,$*): $(call unit_source,$*) ==="
-	@mkdir -p $(OUT)/$*/tmp
+	@mkdir -p $(OUT)/$*/tmp $(OUT)/skipped && rm -f $(OUT)/skipped/$*-race.txt
 	@$(call suite_env,$*,$(OUT)/$*/server,$(OUT)/$*/tmp) $(OUT)/$*/tests | tee $(OUT)/$*/checks.txt
 
 %-test: %-suite %-lesson ;
@@ -119,24 +120,11 @@ TEST_BINARIES := server server-tsan race race-plain tests
 test-build: $(if $(SELECTED),deps-build deps-test deps-bench,deps)
 	@$(MAKE) --no-print-directory -j$(shell nproc) BUILD_IN_PARALLEL=1 \
 	  $(foreach unit,$(TESTED_UNITS),$(addprefix $(OUT)/$(unit)/,$(TEST_BINARIES))) $(TESTED_EXTRA_BINARIES)
-# A smoke run that could not run here leaves out/skipped/NAME.txt saying
-# why; only those of the runs this test made are counted.
-TESTED_SKIPS = $(foreach extra,$(TESTED_EXTRAS),$(OUT)/skipped/$(extra).txt)
+# The closing count (mk/test-summary.sh), like go test's PASS and ok: the
+# checks of each suite, a pass per lesson and per smoke run, and what
+# could not run here, with why.
 test: test-build $(addsuffix -test,$(TESTED_UNITS)) $$(TESTED_EXTRAS)
-	@skips=; for file in $(TESTED_SKIPS); do [ ! -e $$file ] || skips="$$skips $$file"; done; \
-	skipped=$$(cat $$skips /dev/null | wc -l); \
-	checks=$$(cat $(foreach unit,$(TESTED_UNITS),$(OUT)/$(unit)/checks.txt) | awk \
-	  '/Checks:/ { gsub(/[^0-9 ]/, " "); checks += $$2; failed += $$3 + $$4 } END { print checks, failed }'); \
-	set -- $$checks; \
-	printf 'make test: %d checks in %d suite%s, %d lesson%s measured, %d smoke run%s\n' \
-	  $$1 $(words $(TESTED_UNITS)) $(if $(filter 1,$(words $(TESTED_UNITS))),'',s) \
-	  $(words $(TESTED_UNITS)) $(if $(filter 1,$(words $(TESTED_UNITS))),'',s) \
-	  $(words $(TESTED_EXTRAS)) $(if $(filter 1,$(words $(TESTED_EXTRAS))),'',s); \
-	[ $$skipped = 0 ] || sed 's/^/  skipped: /' $$skips; \
-	printf 'test: %d passed, %d failed%s\n' \
-	  $$(( $$1 - $$2 + $(words $(TESTED_UNITS) $(TESTED_EXTRAS)) - $$skipped )) $$2 \
-	  "$$( [ $$skipped = 0 ] || echo ", $$skipped skipped")"; \
-	[ $$2 = 0 ]
+	@mk/test-summary.sh $(OUT) "$(TESTED_UNITS)" "$(TESTED_EXTRAS)"
 
 # make stageN race: ThreadSanitizer's verdict, like go test -race; where it
 # finds a race, the harm that race does in a build without it (tests/race.c).
