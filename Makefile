@@ -25,6 +25,7 @@
 #   WERROR=1         warnings are errors (CI and the maintainers' checks);
 #                    off by default, so a newer compiler's warning only prints
 #   DISTRO=trixie    the Debian release make fresh-check bootstraps
+#   V=1              print every compile command in full, not "CC out/..."
 #
 # Everything built or measured goes under out/, which git ignores. Each
 # area lives in its own file under mk/; mk/deps.sh installs the Debian

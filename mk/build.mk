@@ -24,6 +24,17 @@ TSAN_FLAGS := -O1 -fsanitize=thread
 LIBS := -lcivetweb -lpcre2-8 -pthread
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lrt -lm)
 
+# One line per binary, "  CC      out/stage1/server", as the kernel's and
+# git's builds print them; V=1 shows every command in full. A compile that
+# fails prints the compiler's own error either way.
+ifeq ($(V),1)
+Q :=
+say =
+else
+Q := @
+say = @printf '  %-7s %s\n' '$(1)' '$(2)'
+endif
+
 # Binaries depend on this file, which changes whenever the compiler or the
 # flags do, so `CC=clang make test` after a gcc build rebuilds everything.
 COMPILER_STAMP := $(OUT)/compiler.txt
@@ -67,26 +78,31 @@ deps:
 # The HTTP server (make stageN run).
 $(OUT)/%/server: $$(call unit_source,$$*) $(SERVER_SOURCES) $(HEADERS) | deps-build
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_COMMON) $(OPTIMIZE) -o $@ $(filter %.c,$^) $(LIBS)
+	$(call say,CC,$@)
+	$(Q)$(CC) $(CFLAGS_COMMON) $(OPTIMIZE) -o $@ $(filter %.c,$^) $(LIBS)
 
 # The server under ThreadSanitizer, for the suite's live race test.
 $(OUT)/%/server-tsan: $$(call unit_source,$$*) $(SERVER_SOURCES) $(HEADERS) | deps-build
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_COMMON) $(TSAN_FLAGS) -o $@ $(filter %.c,$^) $(LIBS)
+	$(call say,CC,$@)
+	$(Q)$(CC) $(CFLAGS_COMMON) $(TSAN_FLAGS) -o $@ $(filter %.c,$^) $(LIBS)
 
 # tests/race.c under ThreadSanitizer (make stageN race), and without it,
 # where it shows what the race does to the visitor numbers.
 $(OUT)/%/race: $$(call unit_source,$$*) $(RACE_SOURCES) $(HANDLER_SOURCES) $(HEADERS) | deps-build
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_COMMON) $(TSAN_FLAGS) -o $@ $(filter %.c,$^) $(LIBS)
+	$(call say,CC,$@)
+	$(Q)$(CC) $(CFLAGS_COMMON) $(TSAN_FLAGS) -o $@ $(filter %.c,$^) $(LIBS)
 $(OUT)/%/race-plain: $$(call unit_source,$$*) $(RACE_SOURCES) $(HANDLER_SOURCES) $(HEADERS) | deps-build
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_COMMON) $(OPTIMIZE) -o $@ $(filter %.c,$^) $(LIBS)
+	$(call say,CC,$@)
+	$(Q)$(CC) $(CFLAGS_COMMON) $(OPTIMIZE) -o $@ $(filter %.c,$^) $(LIBS)
 
 # The shared Check suite, told which stage's expectations apply.
 $(OUT)/%/tests: $$(call unit_source,$$*) $(TEST_SOURCES) $(HANDLER_SOURCES) $(HEADERS) | deps-build deps-test
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_COMMON) $(OPTIMIZE) $(call suite_flags,$*) -o $@ $(filter %.c,$^) $(LIBS) $(CHECK_LIBS)
+	$(call say,CC,$@)
+	$(Q)$(CC) $(CFLAGS_COMMON) $(OPTIMIZE) $(call suite_flags,$*) -o $@ $(filter %.c,$^) $(LIBS) $(CHECK_LIBS)
 
 # ============================ Build, run, test, race ==========================
 

@@ -18,13 +18,15 @@ bench_name = -DSTAGE_NAME='"$(call unit_name,$(1))"'
 # The benchmarks, counting allocations (bench/alloc_count.c).
 $(OUT)/%/bench: $$(call unit_source,$$*) $(BENCH_SOURCES) bench/alloc_count.c $(HEADERS) | deps-build deps-bench
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_COMMON) $(OPTIMIZE) $(call bench_name,$*) -o $@ $(filter %.c,$^) $(LIBS)
+	$(call say,CC,$@)
+	$(Q)$(CC) $(CFLAGS_COMMON) $(OPTIMIZE) $(call bench_name,$*) -o $@ $(filter %.c,$^) $(LIBS)
 
 # The same on glibc's malloc, uncounted: what callgrind runs, since the
 # counting would add instructions of its own to every allocation.
 $(OUT)/%/bench-plain: $$(call unit_source,$$*) $(BENCH_SOURCES) bench/alloc_count_none.c $(HEADERS) | deps-build deps-bench
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_COMMON) $(OPTIMIZE) $(call bench_name,$*) -o $@ $(filter %.c,$^) $(LIBS)
+	$(call say,CC,$@)
+	$(Q)$(CC) $(CFLAGS_COMMON) $(OPTIMIZE) $(call bench_name,$*) -o $@ $(filter %.c,$^) $(LIBS)
 
 # An instruction count is exact for a given binary: it is taken once per
 # build and kept (instr.txt is what UNIT-instr prints).

@@ -55,7 +55,8 @@ optinfo: $(call per_unit,optinfo)
 # usual one, each under one keep-alive client.
 $(OUT)/nagle/server: $(call stage_dir,$(LAST_STAGE))/hi.c $(SERVER_SOURCES) $(HEADERS) | deps-build
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_COMMON) $(OPTIMIZE) -DNAGLE_DEMO=1 -o $@ $(filter %.c,$^) $(LIBS)
+	$(call say,CC,$@)
+	$(Q)$(CC) $(CFLAGS_COMMON) $(OPTIMIZE) -DNAGLE_DEMO=1 -o $@ $(filter %.c,$^) $(LIBS)
 
 # Where its reports go: the smoke run inside make test writes elsewhere,
 # so that it never replaces a real measurement (the deck shows this one).

@@ -26,24 +26,28 @@ report_to = mkdir -p $(1) && { $(2) | tee $(1)/report.part && mv $(1)/report.par
 # pointers, because it walks them to find its caller's stack.
 $(CONTENTION_LIB): profiles/contention.c $(COMPILER_STAMP) | deps-profile
 	@mkdir -p $(@D)
-	$(CC) -std=c11 $(WARNINGS) -O2 -g -fno-omit-frame-pointer -fPIC -shared -o $@ $< -ldl
+	$(call say,CC,$@)
+	$(Q)$(CC) -std=c11 $(WARNINGS) -O2 -g -fno-omit-frame-pointer -fPIC -shared -o $@ $< -ldl
 
 # The benchmarks with gperftools' CPU profiler linked in (gcc drops it
 # silently without --no-as-needed); allocations are not counted here.
 $(OUT)/%/bench-cpu: $$(call unit_source,$$*) $(BENCH_SOURCES) bench/alloc_count_none.c $(HEADERS) | deps-build deps-profile
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_COMMON) $(OPTIMIZE) $(call bench_name,$*) -o $@ $(filter %.c,$^) $(LIBS) $(PROFILER_LIBS)
+	$(call say,CC,$@)
+	$(Q)$(CC) $(CFLAGS_COMMON) $(OPTIMIZE) $(call bench_name,$*) -o $@ $(filter %.c,$^) $(LIBS) $(PROFILER_LIBS)
 
 # The benchmarks on tcmalloc, whose heap profiler records every allocation.
 $(OUT)/%/bench-heap: $$(call unit_source,$$*) $(BENCH_SOURCES) bench/alloc_count_none.c $(HEADERS) | deps-build deps-profile
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_COMMON) $(OPTIMIZE) $(call bench_name,$*) -o $@ $(filter %.c,$^) $(LIBS) \
+	$(call say,CC,$@)
+	$(Q)$(CC) $(CFLAGS_COMMON) $(OPTIMIZE) $(call bench_name,$*) -o $@ $(filter %.c,$^) $(LIBS) \
 	  -Wl,--no-as-needed -ltcmalloc -Wl,--as-needed
 
 # The server with the CPU profiler.
 $(OUT)/%/server-cpu: $$(call unit_source,$$*) $(SERVER_SOURCES) $(HEADERS) | deps-profile
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_COMMON) $(OPTIMIZE) -o $@ $(filter %.c,$^) $(LIBS) $(PROFILER_LIBS)
+	$(call say,CC,$@)
+	$(Q)$(CC) $(CFLAGS_COMMON) $(OPTIMIZE) -o $@ $(filter %.c,$^) $(LIBS) $(PROFILER_LIBS)
 
 .PHONY: profile memprofile blockprofile blockprofile-check profile-server cover
 profile: $(call per_unit,profile)

@@ -20,13 +20,15 @@ FOR_EACH_STAGE := $(foreach n,$(ALL_STAGES),X($(n)))
 # every stage links into one binary.
 $(FUZZ_OUT)/stage%.o: $$(call stage_dir,$$*)/hi.c $(HEADERS) | deps-build deps-fuzz
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(CFLAGS_COMMON) -O1 -fsanitize=fuzzer-no-link,address,undefined \
+	$(call say,CC,$@)
+	$(Q)$(FUZZ_CC) $(CFLAGS_COMMON) -O1 -fsanitize=fuzzer-no-link,address,undefined \
 	  -Dhi_init=stage$*_hi_init -Dhi_handle=stage$*_hi_handle \
 	  -Dhi_shutdown=stage$*_hi_shutdown -c -o $@ $<
 
 $(FUZZ_OUT)/fuzz_hi: tests/fuzz_hi.c $(foreach n,$(ALL_STAGES),$(FUZZ_OUT)/stage$(n).o) \
                      common/query.c common/response.c tests/recorder.c $(HEADERS) $(STAGES_FILE) | deps-build deps-fuzz
-	$(FUZZ_CC) $(CFLAGS_COMMON) -O1 $(FUZZ_FLAGS) '-DFOR_EACH_STAGE(X)=$(FOR_EACH_STAGE)' \
+	$(call say,CC,$@)
+	$(Q)$(FUZZ_CC) $(CFLAGS_COMMON) -O1 $(FUZZ_FLAGS) '-DFOR_EACH_STAGE(X)=$(FOR_EACH_STAGE)' \
 	  -o $@ $(filter %.c %.o,$^) $(LIBS)
 
 # fuzz_run SECONDS: a bounded run from the committed seeds; new inputs it
@@ -62,11 +64,13 @@ sanitize_unit = $(word 2,$(subst -, ,$(1)))
 $(OUT)/sanitize/%/tests: $$(call unit_source,$$(call sanitize_unit,$$*)) $(TEST_SOURCES) $(HANDLER_SOURCES) \
                          $(HEADERS) | deps-test
 	@mkdir -p $(@D)
-	$(call sanitize_cc,$*) $(CFLAGS_COMMON) $(SANITIZE_FLAGS) $(call suite_flags,$(call sanitize_unit,$*)) \
+	$(call say,CC,$@)
+	$(Q)$(call sanitize_cc,$*) $(CFLAGS_COMMON) $(SANITIZE_FLAGS) $(call suite_flags,$(call sanitize_unit,$*)) \
 	  -o $@ $(filter %.c,$^) $(LIBS) $(CHECK_LIBS)
 $(OUT)/sanitize/%/server: $$(call unit_source,$$(call sanitize_unit,$$*)) $(SERVER_SOURCES) $(HEADERS) | deps-test
 	@mkdir -p $(@D)
-	$(call sanitize_cc,$*) $(CFLAGS_COMMON) $(SANITIZE_FLAGS) -o $@ $(filter %.c,$^) $(LIBS)
+	$(call say,CC,$@)
+	$(Q)$(call sanitize_cc,$*) $(CFLAGS_COMMON) $(SANITIZE_FLAGS) -o $@ $(filter %.c,$^) $(LIBS)
 
 SANITIZE_RUNS := $(foreach cc,$(SANITIZE_COMPILERS),$(addprefix sanitize-$(cc)-,$(or $(SELECTED),$(STAGE_UNITS))))
 sanitize: $(SANITIZE_RUNS)
