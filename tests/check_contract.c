@@ -231,9 +231,12 @@ START_TEST(test_parallel_calls)
     struct numbering result;
     char line[160];
 
-    ck_assert_int_eq(handle_in_parallel(4, 2000, numbers), 0);
+    ck_assert_msg(handle_in_parallel(4, 2000, numbers) == 0,
+                  "4 threads x 2000 calls of GET /hi?color=red: the threads could not run");
     check_numbering(numbers, 4 * 2000, &result);
-    ck_assert_uint_eq(result.invalid, 0);
+    ck_assert_msg(result.invalid == 0, "4 threads x 2000 calls of GET /hi?color=red: %zu responses"
+                  " were not a welcome page (%s)", result.invalid,
+                  describe_numbering(&result, line, sizeof line));
     if (STAGE_RACE_FREE)
         ck_assert_msg(numbering_exact(&result, 1),
                       "4 threads x 2000 calls: %s, want visitors 1..8000 each once",

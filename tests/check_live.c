@@ -205,9 +205,12 @@ START_TEST(test_live_parallel_clients)
     struct numbering result;
     char line[160];
 
-    ck_assert_int_eq(fetch_in_parallel(live_server.port, 8, 250, numbers), 0);
+    ck_assert_msg(fetch_in_parallel(live_server.port, 8, 250, numbers) == 0,
+                  "8 clients x 250 requests: the clients could not run");
     check_numbering(numbers, 8 * 250, &result);
-    ck_assert_uint_eq(result.invalid, 0);
+    ck_assert_msg(result.invalid == 0, "8 clients x 250 requests of GET /hi?color=red: %zu"
+                  " responses were not a welcome page (%s)", result.invalid,
+                  describe_numbering(&result, line, sizeof line));
     /* Earlier tests used this server, so the block may start anywhere. */
     if (STAGE_RACE_FREE)
         ck_assert_msg(numbering_exact(&result, result.lowest),

@@ -161,7 +161,8 @@ START_TEST(test_race_live_server)
         unlink(server.stderr_path);
         free(output);
     }
-    ck_assert_int_eq(fetch_in_parallel(server.port, 4, 200, numbers), 0);
+    ck_assert_msg(fetch_in_parallel(server.port, 4, 200, numbers) == 0,
+                  "4 clients x 200 requests to the ThreadSanitizer server: the clients could not run");
     status = server_stop(&server, SIGTERM);
     output = server_stderr(&server);
     unlink(server.stderr_path);
@@ -169,7 +170,9 @@ START_TEST(test_race_live_server)
     free(output);
 
     check_numbering(numbers, 4 * 200, &result);
-    ck_assert_uint_eq(result.invalid, 0);
+    ck_assert_msg(result.invalid == 0, "4 clients x 200 requests to the ThreadSanitizer server:"
+                  " %zu responses were not a welcome page (%s)", result.invalid,
+                  describe_numbering(&result, line, sizeof line));
     if (STAGE_RACE_FREE)
         ck_assert_msg(numbering_exact(&result, 1),
                       "4 clients x 200 requests: %s, want visitors 1..800 each once",
