@@ -23,4 +23,9 @@ void route_request(struct response_writer *writer, const char *method,
         return;
     }
     hi_handle(writer, query);
+    /* Called, never jumped to: callgrind's count (make stageN instr)
+     * starts when hi_handle is called, and gcc for arm64 would end this
+     * function with a jump into it instead. An empty asm after the call
+     * keeps it a call, at no instruction's cost. */
+    __asm__ volatile("");
 }
