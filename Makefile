@@ -9,7 +9,8 @@
 # Options, on the command line (make stage3 bench BENCHTIME=2s) or in the
 # environment:
 #   PORT=8080        where run listens (0: any free port)
-#   HOST=127.0.0.1   the address run listens on; 0.0.0.0 inside a container,
+#   HOST=127.0.0.1   the address run listens on (on make's command line);
+#                    0.0.0.0 inside a container,
 #                    so that the host's browser reaches it through -p 8080:8080
 #   BENCH=regex      which benchmarks run, like go test -bench
 #   BENCHTIME=1s     how long each benchmark runs, or a count: 1000x
@@ -45,7 +46,9 @@ endif
 
 PORT ?= 8080
 IN_CONTAINER := $(wildcard /.dockerenv /run/.containerenv)
-HOST ?= $(if $(IN_CONTAINER),0.0.0.0,127.0.0.1)
+# Only from the command line (make run HOST=...): some shells export HOST
+# as the machine's name.
+HOST := $(if $(filter command line,$(origin HOST)),$(HOST),$(if $(IN_CONTAINER),0.0.0.0,127.0.0.1))
 CC ?= cc
 DEFAULT_OPTIMIZE := -O2
 OPTIMIZE ?= $(DEFAULT_OPTIMIZE)

@@ -92,13 +92,22 @@ if ! command -v apt-get >/dev/null; then
     echo "deps: this needs Debian or Ubuntu (apt-get). Missing packages: $missing$optional" >&2
     exit 1
 fi
-wanted="$missing${optional//|/ or }"
+# What to install, as one command that works when pasted: of each
+# "a|b", the first (the others are named after it).
+first_choices=$(for entry in $missing $optional; do printf '%s ' "${entry%%|*}"; done)
+others=$(for entry in $optional; do case $entry in *"|"*) printf '%s ' "${entry#*|}";; esac; done)
+wanted="$first_choices${others:+(or instead: ${others//|/ }) }"
 if [ "$(id -u)" = 0 ]; then
     sudo=""
 elif command -v sudo >/dev/null && sudo true; then
     sudo="sudo"
+elif [ -z "${missing// }" ] && ! command -v sudo >/dev/null; then
+    skip_optional "no root and no sudo here; an administrator can run: sudo apt-get install -y $wanted"
+    exit 0
 elif [ -z "${missing// }" ]; then
-    skip_optional "no root and no sudo here; an administrator can run: sudo apt-get install -y $optional"
+    # sudo refused this time (a wrong password, no terminal): nothing is
+    # remembered as skipped, so the next target asks again.
+    echo "deps: sudo was refused; optional packages not installed now: $wanted"
     exit 0
 else
     echo "deps: missing packages, and no root or sudo to install them. An administrator can run:" \
@@ -110,7 +119,10 @@ fi
 # test asks for every group, and a slow network should pay for it once.
 log=$out/apt.log
 updated=$out/apt-updated
-if [ -z "$(find "$updated" -mmin -60 2>/dev/null)" ]; then
+# The stamp counts only while the lists are there (a container image
+# deletes them; a checkout can bring an old stamp along).
+if [ -z "$(find "$updated" -mmin -60 2>/dev/null)" ] \
+   || ! compgen -G '/var/lib/apt/lists/*_Packages*' >/dev/null; then
     echo "deps: updating the package lists (log: $log)"
     $sudo apt-get update >"$log" 2>&1 || {
         tail -n 5 "$log" >&2

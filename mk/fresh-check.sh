@@ -56,7 +56,7 @@ unmount_all() {
 trap unmount_all EXIT
 
 unmount_all
-$sudo rm -rf "$root"
+$sudo rm -rf --one-file-system "$root"
 if [ "${FRESH:-}" = 1 ] || [ ! -s "$outdir/minbase.tar" ]; then
     echo "fresh-check: debootstrap $distro from $mirror (about a minute)"
     $sudo debootstrap --variant=minbase --include=ca-certificates,git,make,sudo \
@@ -119,10 +119,14 @@ done
 if grep -q '^listening on' "$outdir/make-run.txt"; then
     answer=$(exec 3<>/dev/tcp/127.0.0.1/8080 &&
              printf 'GET /hi?color=red HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' >&3 &&
-             timeout 5 cat <&3 | tr -d '\r' | sed -n '1p;$p' | paste -sd' ')
-    # The server is the grandchild of this chroot: stop it by its name.
-    $sudo pkill -INT -f "$root/home/$user/workbook/out/stage1/server" 2>/dev/null \
-        || $sudo pkill -INT -x server || true
+             timeout 5 cat <&3 | tr -d '\r' | sed -n '1p;$p' | paste -sd' ') || true
+    # The server runs inside the new root: stop the process named server
+    # whose root is that folder, and no other on this machine.
+    for proc in /proc/[0-9]*; do
+        [ "$(cat "$proc/comm" 2>/dev/null)" = server ] \
+            && [ "$($sudo readlink "$proc/root" 2>/dev/null)" = "$root" ] \
+            && $sudo kill -INT "${proc#/proc/}" 2>/dev/null
+    done
 fi
 status=0
 wait $runner || status=$?

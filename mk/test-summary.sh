@@ -21,10 +21,10 @@ plural() { if [ "$1" = 1 ]; then echo "$1 $2"; else echo "$1 ${2}s"; fi; }
 
 checks=0 failed=0
 for unit in "${units[@]}"; do
-    unit_checks=0 unit_failed=1       # a suite that left no count did not pass
-    read -r unit_checks unit_failed < <(awk '/Checks:/ { gsub(/[^0-9 ]/, " "); print $2, $3 + $4 }' \
-        "$out/$unit/checks.txt" 2>/dev/null) || true
-    checks=$((checks + ${unit_checks:-0})) failed=$((failed + ${unit_failed:-0}))
+    counted=$(awk '/Checks:/ { gsub(/[^0-9 ]/, " "); print $2, $3 + $4 }' "$out/$unit/checks.txt" 2>/dev/null || true)
+    # A suite that left no count did not pass.
+    set -- ${counted:-0 1}
+    checks=$((checks + $1)) failed=$((failed + $2))
 done
 skipped_extras=() skipped_races=()
 for extra in "${extras[@]}"; do

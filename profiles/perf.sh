@@ -153,7 +153,7 @@ stat)
     events=task-clock,context-switches,cpu-migrations,page-faults,cycles,instructions,branches,branch-misses,cache-references,cache-misses
     rm -f "$outdir/control" "$outdir/ack" && mkfifo "$outdir/control" "$outdir/ack"
     BENCH='^BenchmarkHi$' BENCHTIME="${calls}x" COUNT=1 BENCH_PERF_CONTROL="$outdir/control,$outdir/ack" \
-        perf stat -x, -D -1 --control "fifo:$outdir/control,$outdir/ack" -e "$events" \
+        LC_ALL=C perf stat -x, -D -1 --control "fifo:$outdir/control,$outdir/ack" -e "$events" \
         -o "$outdir/stat.csv" -- "$binary" >"$outdir/bench.txt" 2>"$outdir/perf.txt" \
         || { cat "$outdir/perf.txt" "$outdir/bench.txt" >&2; exit 1; }
     grep '^Benchmark' "$outdir/bench.txt"
@@ -234,7 +234,15 @@ annotate)
     # without the source, its summary of the hottest lines still comes.
     if ! perf annotate -i "$outdir/perf.data" --stdio -l "$hot" 2>/dev/null >"$outdir/annotate.txt"; then
         echo "(perf annotate failed with the source interleaved, as perf 6.12 does; shown without it)"
-        perf annotate -i "$outdir/perf.data" --stdio --no-source -l "$hot" 2>/dev/null >"$outdir/annotate.txt" || true
+        perf annotate -i "$outdir/perf.data" --stdio --no-source -l "$hot" 2>/dev/null >"$outdir/annotate.txt" \
+            || : >"$outdir/annotate.txt"
+    fi
+    # It can crash without the source too: the hottest lines then come from
+    # perf report, sorted by source line ("44.06%  hi.c:112").
+    if [ ! -s "$outdir/annotate.txt" ]; then
+        echo "(perf annotate failed again; the hottest lines from perf report --sort srcline instead)"
+        perf report -i "$outdir/perf.data" --stdio --no-children --symbols="$hot" --sort srcline 2>/dev/null \
+            | sed -n 's/^ *\([0-9.]*\)% *\([^ ]*\.c:[0-9]*\).*/    \1 \2/p' >"$outdir/annotate.txt" || true
     fi
     [ -s "$outdir/annotate.txt" ] || { echo "annotate: perf annotate printed nothing for $hot" >&2; exit 1; }
     echo "the hottest function of our own code: $hot"

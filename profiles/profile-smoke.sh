@@ -15,6 +15,7 @@ smoke=$out/profile-smoke
 log=$smoke.log
 rm -rf "$smoke" "$out/skipped/profile-smoke.txt"
 mkdir -p "$smoke"
+: >"$log"
 
 if ! command -v google-pprof >/dev/null; then
     mkdir -p "$out/skipped"

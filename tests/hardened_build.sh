@@ -13,7 +13,13 @@ set -uo pipefail
 
 outdir=${1:?usage: hardened_build.sh OUTDIR CFLAGS...}
 shift
-ubuntu_defaults=(-D_FORTIFY_SOURCE=3 -fstack-protector-strong -fstack-clash-protection -fcf-protection)
+ubuntu_defaults=(-D_FORTIFY_SOURCE=3 -fstack-protector-strong -fstack-clash-protection)
+# Control-flow protection is per architecture: CET on x86-64, BTI and
+# pointer authentication on arm64.
+case $(uname -m) in
+x86_64) ubuntu_defaults+=(-fcf-protection) ;;
+aarch64) ubuntu_defaults+=(-mbranch-protection=standard) ;;
+esac
 # What the Makefile defines for a suite, a benchmark or the preload
 # library, so that each file compiles alone.
 suite_defines=(-DSTAGE=1 -DSTAGE_RACE_FREE=0 '-DSUITE_NAME="hardened"' '-DSTAGE_NAME="hardened"')

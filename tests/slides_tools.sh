@@ -28,8 +28,10 @@ find_chromium() {
 chromium_tmpdir() {
     local root=$1 browser
     browser=$(find_chromium)
-    case $(readlink -f "$browser" 2>/dev/null) in
-    /snap/*|*/snap/bin/*)
+    # /snap/bin/chromium is a link to /usr/bin/snap; Ubuntu's
+    # chromium-browser is a script that runs it.
+    case "$browser $(readlink -f "$browser" 2>/dev/null)" in
+    /snap/*|*/bin/snap|*/snap/bin/*)
         case $root/ in
         "$HOME"/*) mkdir -p "$root/out/chromium-tmp" && echo "$root/out/chromium-tmp" ;;
         esac ;;
