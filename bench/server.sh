@@ -9,6 +9,16 @@
 # having said why on stderr, when the server exited first or never said it
 # was listening.
 
+# get_hi PORT [SECONDS]: sends one GET /hi?color=red to 127.0.0.1:PORT over
+# bash's own TCP client (no curl needed) and prints the status line and the
+# last line of the body, joined: "HTTP/1.1 200 OK <h1 ...>...visitor number
+# 1!". Prints nothing when no answer came within SECONDS (5).
+get_hi() {
+    (exec 3<>"/dev/tcp/127.0.0.1/$1" &&
+     printf 'GET /hi?color=red HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n' >&3 &&
+     timeout "${2:-5}" cat <&3) 2>/dev/null | tr -d '\r' | sed -n '1p;$p' | paste -sd' ' || true
+}
+
 start_server() {
     local binary=$1 dir=$2
     shift 2

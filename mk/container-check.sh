@@ -24,6 +24,8 @@
 # build as the secret npm_ca (never baked into the image). podman runs
 # with runc and without default ulimits (a settings file under OUTDIR).
 set -euo pipefail
+# shellcheck source=../bench/server.sh
+. "$(dirname "$0")/../bench/server.sh"      # get_hi
 
 arch=${1:?usage: container-check.sh amd64|arm64 OUTDIR}
 outdir=${2:?outdir}
@@ -120,9 +122,7 @@ for _ in $(seq 900); do
 done
 if grep -q '^listening on' "$outdir/make-run.txt"; then
     for _ in 1 2 3 4 5; do
-        answer=$( (exec 3<>/dev/tcp/127.0.0.1/18080 &&
-                   printf 'GET /hi?color=red HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' >&3 &&
-                   timeout 20 cat <&3) 2>/dev/null | tr -d '\r' | sed -n '1p;$p' | paste -sd' ' || true)
+        answer=$(get_hi 18080 20)
         [ -n "$answer" ] && break
         sleep 1
     done

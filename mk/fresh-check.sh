@@ -19,6 +19,8 @@
 # the host's extra CA certificates (/usr/local/share/ca-certificates) and
 # npm is pointed at the bundle. An attendee's machine needs none of this.
 set -euo pipefail
+# shellcheck source=../bench/server.sh
+. "$(dirname "$0")/../bench/server.sh"      # get_hi
 
 distro=${1:?usage: fresh-check.sh bookworm|trixie OUTDIR}
 outdir=${2:?outdir}
@@ -117,9 +119,7 @@ for _ in $(seq 600); do
     sleep 1
 done
 if grep -q '^listening on' "$outdir/make-run.txt"; then
-    answer=$(exec 3<>/dev/tcp/127.0.0.1/8080 &&
-             printf 'GET /hi?color=red HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' >&3 &&
-             timeout 5 cat <&3 | tr -d '\r' | sed -n '1p;$p' | paste -sd' ') || true
+    answer=$(get_hi 8080)
     # The server runs inside the new root: stop the process named server
     # whose root is that folder, and no other on this machine.
     for proc in /proc/[0-9]*; do

@@ -65,12 +65,9 @@ load() {
     sed -n 's/^ *\([0-9]*\) requests in .*/\1/p' "$outdir/wrk.txt"
 }
 
-# one_request: a single GET /hi over bash's own TCP client.
+# one_request: a single GET /hi (bench/server.sh's get_hi), answer unread.
 one_request() {
-    exec 9<>"/dev/tcp/127.0.0.1/$port"
-    printf 'GET /hi?color=red HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n' >&9
-    cat <&9 >/dev/null
-    exec 9<&-
+    get_hi "$port" >/dev/null
 }
 
 # record_while_loaded COMMAND...: COMMAND runs in the background while wrk

@@ -12,6 +12,11 @@
 # command that allows it, and returns 3, so that `make test` reports the
 # run as skipped rather than failed.
 
+# in_container: whether this runs inside a Docker or podman container.
+in_container() {
+    [ -f /.dockerenv ] || [ -f /run/.containerenv ]
+}
+
 perf_allowed() {
     local what=$1 level=${2:-sample} paranoid
     if ! command -v perf >/dev/null || ! perf --version >/dev/null 2>&1; then
@@ -23,7 +28,7 @@ perf_allowed() {
     case $level in
     sample)
         perf stat -e task-clock -x, -o /dev/null true >/dev/null 2>&1 && return 0
-        if [ -f /.dockerenv ] || [ -f /run/.containerenv ]; then
+        if in_container; then
             echo "$what: SKIPPED: perf may not sample in this container: start it with --cap-add=PERFMON" \
                  "(kernel.perf_event_paranoid = $paranoid on the host)" >&2
         else
@@ -33,7 +38,7 @@ perf_allowed() {
         ;;
     trace)
         perf stat -e syscalls:sys_enter_futex -x, -o /dev/null true >/dev/null 2>&1 && return 0
-        if [ -f /.dockerenv ] || [ -f /run/.containerenv ]; then
+        if in_container; then
             echo "$what: SKIPPED: perf may not read the kernel's tracepoints in this container" \
                  "(they need the host's tracing file system: start it with --privileged)" >&2
         else
