@@ -63,12 +63,13 @@ include mk/reliability.mk
 include mk/slides.mk
 include mk/perf.mk
 include mk/work.mk
+include mk/challenge.mk
 
 # The binaries made along the way (a bench-plain for an instruction
 # count, say) are kept, not deleted as intermediate files. (The per-unit
 # actions, stage3-test and the like, are pattern rules: make cannot mark
 # those .PHONY, so no file may be named like one.)
-.SECONDARY: $(foreach unit,$(STAGE_UNITS) work,$(addprefix $(OUT)/$(unit)/,$(UNIT_FILES)))
+.SECONDARY: $(foreach unit,$(STAGE_UNITS) work $(CHALLENGE_UNITS),$(addprefix $(OUT)/$(unit)/,$(UNIT_FILES)))
 
 .PHONY: help
 help:

@@ -62,8 +62,8 @@ def fail(message, status=1):
 def parse_callgrind(path):
     """Returns (total, functions) from a callgrind output file: total is
     its summary line; functions maps (object, function) to a dict with
-    "file", "self" (instructions in the function itself) and "inclusive"
-    (with what it called)."""
+    "file", "self" (instructions in the function itself), "inclusive"
+    (with what it called) and "calls" (how often it was called)."""
     names = {"ob": {}, "fl": {}, "fn": {}}
     namespace = {"ob": "ob", "cob": "ob", "fl": "fl", "fi": "fl", "fe": "fl",
                  "cfi": "fl", "cfl": "fl", "fn": "fn", "cfn": "fn"}
@@ -71,6 +71,7 @@ def parse_callgrind(path):
     current = {"ob": "???", "fl": "???"}
     function = None
     call_follows = False
+    callee = {"ob": None, "fn": None}
 
     def resolve(key, value):
         kind = namespace[key]
@@ -93,9 +94,16 @@ def parse_callgrind(path):
                     current[key] = name
                 elif key == "fn":
                     function = functions.setdefault((current["ob"], name), {
-                        "file": current["fl"], "self": 0, "inclusive": 0})
+                        "file": current["fl"], "self": 0, "inclusive": 0, "calls": 0})
+                elif key in ("cob", "cfn"):
+                    callee[namespace[key]] = name
                 continue
             if line.startswith("calls="):
+                # The callee is the cfn= before it, in its cob= (or ours).
+                target = (callee["ob"] or current["ob"], callee["fn"])
+                functions.setdefault(target, {"file": "???", "self": 0, "inclusive": 0, "calls": 0})
+                functions[target]["calls"] += int(line[6:].split()[0])
+                callee["ob"] = None
                 call_follows = True
                 continue
             if function is None or not line or not (line[0].isdigit() or line[0] in "+-*"):
@@ -135,8 +143,10 @@ def function_rows(functions, calls):
         if cost["self"] == 0:
             continue
         name, where = display_name(obj, re.sub(r"@.*", "", function), cost["file"])
-        row = merged.setdefault(name, {"function": name, "where": where, "self": 0, "inclusive": 0})
+        row = merged.setdefault(name, {"function": name, "where": where, "self": 0, "inclusive": 0,
+                                       "calls": 0})
         row["self"] += cost["self"] / calls
+        row["calls"] += cost["calls"] / calls
         row["inclusive"] = max(row["inclusive"], cost["inclusive"] / calls)
     return sorted(merged.values(), key=lambda row: -row["self"])
 

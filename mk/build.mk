@@ -125,7 +125,7 @@ suite: $(call per_unit,suite)
 
 # The full `make test` adds the smoke runs of the other areas (TEST_EXTRAS,
 # collected from mk/*.mk); `make stageN test` stays about stage N.
-TESTED_UNITS = $(or $(SELECTED),$(STAGE_UNITS))
+TESTED_UNITS = $(or $(SELECTED),$(STAGE_UNITS) challenge-given challenge-solved)
 TESTED_EXTRAS = $(if $(SELECTED),,$(TEST_EXTRAS))
 TESTED_EXTRA_BINARIES = $(if $(SELECTED),,$(TEST_EXTRA_BINARIES))
 # The compiles come first, on every CPU at once (test-build): they are

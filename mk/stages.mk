@@ -3,8 +3,9 @@
 # about.
 #
 # A "unit" is what the per-stage targets build and run: stage1, stage2,
-# ... or work (the attendee's workspace). Its binaries go to out/UNIT/,
-# its source is stages/NN-name/hi.c or work/hi.c.
+# ..., work (the attendee's workspace) or one of the challenge's
+# (mk/challenge.mk). Its binaries go to out/UNIT/; its source is
+# stages/NN-name/hi.c, work/hi.c or the challenge's hi.c.
 
 STAGES_FILE := stages/stages.txt
 comma := ,
@@ -41,21 +42,35 @@ WORK_FROM := $(strip $(shell cat $(WORK)/FROM 2>/dev/null))
 # The last stage has no next one: its workspace is checked as itself.
 WORK_CHECKED_AS := $(if $(WORK_FROM),$(or $(call stage_after,$(WORK_FROM)),$(WORK_FROM)))
 
+# The challenge's units: the attendee's copy, the challenge as given,
+# and its reference solution. Each is checked as the last stage it grew
+# from, but expects only race-free: finding the rest is the challenge.
+CHALLENGE_UNITS := challenge challenge-given challenge-solved
+CHALLENGE_WORK := $(WORK)/challenge
+SOURCE_OF_work = $(WORK)/hi.c
+SOURCE_OF_challenge = $(CHALLENGE_WORK)/hi.c
+SOURCE_OF_challenge-given = challenge/hi.c
+SOURCE_OF_challenge-solved = challenge/solution/hi.c
+NAME_OF_work = work (from stage $(WORK_FROM), checked as stage $(WORK_CHECKED_AS))
+NAME_OF_challenge = challenge (your copy)
+NAME_OF_challenge-given = challenge (as given)
+NAME_OF_challenge-solved = challenge (reference solution)
+
 # unit_source UNIT: the hi.c it builds from.
-unit_source = $(if $(filter work,$(1)),$(WORK)/hi.c,$(call stage_dir,$(1:stage%=%))/hi.c)
+unit_source = $(or $(SOURCE_OF_$(1)),$(call stage_dir,$(1:stage%=%))/hi.c)
 # unit_stage UNIT: the stage whose expectations it is checked against.
-unit_stage = $(if $(filter work,$(1)),$(WORK_CHECKED_AS),$(1:stage%=%))
+unit_stage = $(if $(filter work,$(1)),$(WORK_CHECKED_AS),$(if $(filter $(CHALLENGE_UNITS),$(1)),$(LAST_STAGE),$(1:stage%=%)))
 # unit_before UNIT: the stage its lesson is measured against: the stage
 # before it, or for the workspace the stage it was copied from.
-unit_before = $(if $(filter work,$(1)),$(WORK_FROM),$(call stage_before,$(1:stage%=%)))
-unit_expects = $(call stage_expects,$(call unit_stage,$(1)))
-unit_name = $(if $(filter work,$(1)),work (from stage $(WORK_FROM), checked as stage $(WORK_CHECKED_AS)),$(1))
+unit_before = $(if $(filter work,$(1)),$(WORK_FROM),$(call stage_before,$(call unit_stage,$(1))))
+unit_expects = $(if $(filter $(CHALLENGE_UNITS),$(1)),race-free,$(call stage_expects,$(call unit_stage,$(1))))
+unit_name = $(or $(NAME_OF_$(1)),$(1))
 
 # ============================ The command line ================================
 
 # `make stage3 test`: stage3 selects, test acts. Without a stage, test
 # takes every stage and the other per-stage targets take stage 1.
-SELECTED := $(filter $(STAGE_UNITS) work,$(MAKECMDGOALS))
+SELECTED := $(filter $(STAGE_UNITS) work challenge,$(MAKECMDGOALS))
 OTHER_GOALS := $(filter-out $(SELECTED),$(MAKECMDGOALS))
 
 # A stage that does not exist is an error that lists the ones that do,
@@ -69,6 +84,12 @@ WORK_GOALS := $(filter-out work-smoke work-needed,$(filter work work-%,$(MAKECMD
 ifneq ($(filter-out work,$(WORK_GOALS))$(if $(filter work,$(SELECTED)),$(OTHER_GOALS)),)
   ifeq ($(WORK_FROM),)
     $(error there is no workspace yet: make work FROM=N copies stage N into $(WORK)/)
+  endif
+endif
+# The challenge: its targets need the attendee's copy.
+ifneq ($(if $(filter challenge,$(SELECTED)),$(filter-out solution hint,$(OTHER_GOALS))),)
+  ifeq ($(wildcard $(CHALLENGE_WORK)/hi.c),)
+    $(error there is no copy of the challenge yet: make challenge puts one in $(CHALLENGE_WORK)/)
   endif
 endif
 ifneq ($(FROM),)

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # test-summary.sh OUT "UNITS" "EXTRAS" - make test's closing lines, as go test's.
 #
-# UNITS are the suites that ran (stage1 ... stage6), each with its lesson;
+# UNITS are the suites that ran (stage1 ... stage6, and the challenge's),
+# each with its measurement: a stage's lesson, or the challenge's problems;
 # EXTRAS the smoke runs. Counts the suites' checks from OUT/UNIT/checks.txt
 # (Check's "100%: Checks: N, Failures: F, Errors: E"), one pass per lesson
 # and per smoke run, and what could not run here: a smoke run that left
 # OUT/skipped/EXTRA.txt, or a suite whose race tests left
 # OUT/skipped/UNIT-race.txt (both say why, in one line). Prints
-#   make test: 688 checks in 6 suites, 6 lessons measured, 15 smoke runs
+#   make test: 918 checks in 8 suites, 8 lessons or problem sets measured, 15 smoke runs
 #   test: 709 passed, 0 failed[, N skipped]
 # and exits 1 when a check failed.
 set -euo pipefail
@@ -36,7 +37,7 @@ done
 skipped=$(( ${#skipped_extras[@]} + ${#skipped_races[@]} ))
 
 echo "make test: $(plural "$checks" check) in $(plural ${#units[@]} suite)," \
-     "$(plural ${#units[@]} lesson) measured, $(plural ${#extras[@]} "smoke run")"
+     "${#units[@]} lessons or problem sets measured, $(plural ${#extras[@]} "smoke run")"
 if [ $skipped != 0 ]; then
     cat "${skipped_extras[@]}" "${skipped_races[@]}" | sed 's/^/  skipped: /'
 fi

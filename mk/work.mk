@@ -15,10 +15,11 @@
 work:
 	@$(if $(OTHER_GOALS),:,$(if $(FROM),mk/work.sh new $(WORK) $(FROM) $(FORCE),mk/work.sh status $(WORK)))
 
-cmp solution: $(if $(filter work,$(SELECTED)),work-$$@,work-needed)
+cmp: $(if $(filter work,$(SELECTED)),work-cmp,work-needed)
+solution: $(if $(filter challenge,$(SELECTED)),challenge-solution,$(if $(filter work,$(SELECTED)),work-solution,work-needed))
 .PHONY: work-needed
 work-needed:
-	@echo "usage: make work $(filter cmp solution,$(MAKECMDGOALS)) (after make work FROM=N)" >&2; exit 2
+	@echo "usage: make work $(filter cmp solution,$(MAKECMDGOALS)) (after make work FROM=N)$(if $(filter solution,$(MAKECMDGOALS)), or make challenge solution)" >&2; exit 2
 
 # The workspace between where it came from and where it is going, run in
 # a random order every round, in time and in instructions.

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # work.sh new WORK FROM [FORCE] - copy stage FROM into the workspace WORK
 # work.sh status WORK          - say what the workspace holds
+# work.sh challenge DIR [FORCE] - copy the challenge into DIR, or say
+#                                what DIR holds
 #
 # The workspace is one file to edit, WORK/hi.c, started from a stage's
 # handler; `make work test` then checks it against the next stage's
@@ -69,8 +71,30 @@ status() {
     echo "make work test | bench | race | instr | profile | cmp | diff | solution"
 }
 
+# The challenge: one file, DIR/hi.c, started from challenge/hi.c, kept
+# like the workspace (DIR/.original), and its hints' state (DIR/hints.json).
+challenge() {
+    local dir=$1 force=${2:-}
+    if [ -f "$dir/hi.c" ] && [ "$force" != 1 ]; then
+        echo "$dir/hi.c is your copy of the challenge$(cmp -s "$dir/hi.c" "$dir/.original" \
+            && echo ', unchanged so far' || echo ', with changes of yours')."
+        echo "make challenge test | hint | solution, or any stage target: bench, instr, profile, ..."
+        echo "(FORCE=1 make challenge starts again from challenge/hi.c)"
+        return 0
+    fi
+    mkdir -p "$dir"
+    cp challenge/hi.c "$dir/hi.c"
+    cp challenge/hi.c "$dir/.original"
+    rm -f "$dir/hints.json"
+    echo "$dir/hi.c is now the challenge. Edit it; it is the only file you change."
+    echo
+    awk '/^## / { printing = ($0 ~ /^## The rules/); next } printing' challenge/README.md \
+        | sed -e '/./,$!d' -e 's/^/  /'
+}
+
 case ${1:-} in
 new) new "${2:?work}" "${3:-}" "${4:-}" ;;
 status) status "${2:?work}" ;;
-*) echo "usage: work.sh new WORK FROM [FORCE] | status WORK" >&2; exit 2 ;;
+challenge) challenge "${2:?dir}" "${3:-}" ;;
+*) echo "usage: work.sh new WORK FROM [FORCE] | status WORK | challenge DIR [FORCE]" >&2; exit 2 ;;
 esac

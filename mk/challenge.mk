@@ -1,0 +1,46 @@
+# mk/challenge.mk - the challenge: a server with problems nobody names,
+# fixed by the attendee alone and checked by measurement (challenge/).
+#
+#   make challenge            copy challenge/hi.c to work/challenge/hi.c
+#                             (FORCE=1: again, over your changes)
+#   make challenge test       the shared suite, then each problem, measured:
+#                             still there, or fixed (challenge/check.py)
+#   make challenge hint       the next hint for the first problem left
+#                             (PROBLEM="query length": for that one)
+#   make challenge solution   the reference fix as a diff, and its measurements
+#   make challenge TARGET     any per-stage target on your copy: bench,
+#                             instr, profile, memprofile, blockprofile, ...
+#
+# make test runs the suite and the checker on the challenge as given,
+# which must have every problem, and on its reference solution, which
+# must have none: a change that hides a problem from its measurement
+# fails there.
+
+.PHONY: challenge hint challenge-hint challenge-solution
+
+# `make challenge` alone makes the copy (or says what it holds); with
+# another goal, it only selects the copy.
+challenge:
+	@$(if $(OTHER_GOALS),:,mk/work.sh challenge $(CHALLENGE_WORK) $(FORCE))
+
+# UNIT-problems: every problem of the challenge, measured on UNIT; fails
+# while one is left. UNIT-problems-present, the reverse: fails unless
+# every problem is there (the challenge as given).
+%-problems: $(OUT)/%/bench $(OUT)/%/bench-plain | deps-bench deps-perf
+	@challenge/check.py measure $(OUT)/$* "$(call unit_name,$*)"
+%-problems-present: $(OUT)/%/bench $(OUT)/%/bench-plain | deps-bench deps-perf
+	@challenge/check.py measure $(OUT)/$* "$(call unit_name,$*)" --expect=present
+
+# The challenge's units are tested by their problems, not by a lesson.
+challenge-test: challenge-suite challenge-problems ;
+challenge-given-test: challenge-given-suite challenge-given-problems-present ;
+challenge-solved-test: challenge-solved-suite challenge-solved-problems ;
+
+hint: challenge-hint
+challenge-hint:
+	@challenge/check.py hint $(OUT)/challenge/problems/report.json $(CHALLENGE_WORK)/hints.json "$(PROBLEM)"
+
+# The reference fix, and what the checker measures of it.
+challenge-solution: challenge-solved-problems
+	@diff -u challenge/hi.c challenge/solution/hi.c || true
+	@echo "(the reference fix above; its measurements before it)"
