@@ -23,7 +23,7 @@ esac
 # What the Makefile defines for a suite, a benchmark or the preload
 # library, so that each file compiles alone.
 suite_defines=(-DSTAGE=1 -DSTAGE_RACE_FREE=0 '-DSUITE_NAME="hardened"' '-DSTAGE_NAME="hardened"')
-files=(stages/*/hi.c common/*.c bench/*.c $(ls tests/*.c | grep -v fuzz_hi.c) profiles/contention.c)
+files=(stages/*/hi.c challenge/hi.c challenge/solution/hi.c common/*.c bench/*.c $(ls tests/*.c | grep -v fuzz_hi.c) profiles/contention.c)
 mkdir -p "$outdir"
 status=0
 for cc in gcc clang; do
