@@ -119,6 +119,13 @@ help:
 	@echo "  diff                      your change against stage N"
 	@echo "  solution                  the reference change, stage N to N+1"
 	@echo
+	@echo "The challenge: a server with problems nobody names (challenge/README.md)"
+	@echo "  make challenge            copy it to work/challenge/hi.c, the one file you edit"
+	@echo "  make challenge test       the suite, then each problem, measured: still there, or fixed"
+	@echo "  make challenge hint       one hint at a time (PROBLEM=\"locks\": for that one)"
+	@echo "  make challenge diff       your changes;  make challenge solution: the reference fix"
+	@echo "  make challenge TARGET     bench, instr, profile, memprofile, blockprofile, syscalls, ..."
+	@echo
 	@echo "Across stages:"
 	@echo "  make benchcmp OLD=1 NEW=2 both stages COUNT=10 times, benchstat's table with p-values"
 	@echo "  make instrcmp OLD=1 NEW=2 instructions per request, function by function"

@@ -151,7 +151,7 @@ race: $(call per_unit,race)
 # diff N=3 (or make stage3 diff): the lesson of stage N, as a diff. The
 # workspace's (make work diff) is in mk/work.mk.
 DIFF_STAGE := $(or $(N),$(patsubst stage%,%,$(firstword $(SELECTED))))
-diff: $(if $(filter work,$(SELECTED)),work-diff,diff-of-stage)
+diff: $(if $(filter challenge,$(SELECTED)),challenge-diff,$(if $(filter work,$(SELECTED)),work-diff,diff-of-stage))
 .PHONY: diff-of-stage
 diff-of-stage:
 	@$(if $(call stage_before,$(DIFF_STAGE)),:,echo "usage: make diff N=2..$(LAST_STAGE) (or make stage3 diff): what stage N changed" >&2; exit 2)

@@ -8,6 +8,7 @@
 #   make challenge hint       the next hint for the first problem left
 #                             (PROBLEM="query length": for that one)
 #   make challenge solution   the reference fix as a diff, and its measurements
+#   make challenge diff       your changes so far
 #   make challenge TARGET     any per-stage target on your copy: bench,
 #                             instr, profile, memprofile, blockprofile, ...
 #
@@ -16,7 +17,7 @@
 # must have none: a change that hides a problem from its measurement
 # fails there.
 
-.PHONY: challenge hint challenge-hint challenge-solution
+.PHONY: challenge hint challenge-hint challenge-solution challenge-diff
 
 # `make challenge` alone makes the copy (or says what it holds); with
 # another goal, it only selects the copy.
@@ -39,6 +40,9 @@ challenge-solved-test: challenge-solved-suite challenge-solved-problems ;
 hint: challenge-hint
 challenge-hint:
 	@challenge/check.py hint $(OUT)/challenge/problems/report.json $(CHALLENGE_WORK)/hints.json "$(PROBLEM)"
+
+challenge-diff:
+	@diff -u challenge/hi.c $(CHALLENGE_WORK)/hi.c && echo "no change yet: edit $(CHALLENGE_WORK)/hi.c" || true
 
 # The reference fix, and what the checker measures of it.
 challenge-solution: challenge-solved-problems
