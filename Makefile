@@ -148,4 +148,4 @@ help:
 	@echo "  make perfreport-test"
 	@echo
 	@echo "Stages (stages/stages.txt):"
-	@$(foreach n,$(ALL_STAGES),printf '  stage%-3s %-20s %s\n' "$(n)" "$(call stage_folder,$(n))" "$(call stage_lesson,$(n))";)
+	@$(foreach n,$(ALL_STAGES),printf '  stage%-3s %-20s %s\n' "$(n)" "$(call stage_folder,$(n))" "$(call stage_title,$(n))";)

@@ -17,7 +17,7 @@
   instr.py totals LABEL=OUTDIR...
       One line: each one's instructions/op, and its change from the first.
 
-  instr.py lesson STAGES-FILE STAGE LABEL OUTDIR [BEFORE-OUTDIR BEFORE-LABEL]
+  instr.py lesson STAGE LABEL OUTDIR [BEFORE-OUTDIR BEFORE-LABEL]
       Checks the lesson stages/stages.txt gives STAGE, as instruction
       counts: OUTDIR holds the instr.json of what is checked (the stage, or
       the attendee's workspace, named LABEL), BEFORE-OUTDIR that of the
@@ -46,6 +46,9 @@ import re
 import shutil
 import subprocess
 import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "stages"))
+import stages  # noqa: E402  (stages/stages.py: the reader of stages/stages.txt)
 
 HANDLER = "hi_handle"
 WRITER = "recorder_send"
@@ -281,29 +284,13 @@ def totals(specs):
 LOCKING = re.compile(r"mutex_(timed|clock)?lock|spin_lock|rwlock_(rd|wr)lock|mutex_unlock")
 
 
-def read_stages(path):
-    """Returns the stages of stages/stages.txt as dicts: number, folder,
-    expects (a set), instructions (a list of claims) and lesson."""
-    stages = []
-    with open(path) as file:
-        for line in file:
-            if not line.strip() or line.startswith("#"):
-                continue
-            number, folder, expects, instructions, lesson = line.split(None, 4)
-            stages.append({"number": int(number), "folder": folder,
-                           "expects": set(expects.split(",")),
-                           "instructions": [] if instructions == "-" else instructions.split(","),
-                           "lesson": lesson.strip()})
-    return stages
-
-
 def lesson_failures(stage, before, after, label="stage", before_label="the stage before"):
     """Returns what breaks stage's lesson (a list of messages, empty when
     none): after is its instr.json, before the previous stage's (or None).
     label names what was measured ("stage 3", "your work"), before_label
     what it is held against ("stage 2")."""
     failures = []
-    lesson = f"stage {stage['number']}'s lesson ({stage['lesson']})"
+    lesson = f"stage {stage['number']}'s lesson ({stage['title']})"
     new = after["per_op"]
     for claim in stage["instructions"]:
         absolute = re.fullmatch(r"<=(\d+)", claim)
@@ -337,12 +324,12 @@ def lesson_failures(stage, before, after, label="stage", before_label="the stage
     return failures
 
 
-def lesson(stages_file, number, label, outdir, before_dir, before_label):
+def lesson(number, label, outdir, before_dir, before_label):
     """The lesson subcommand. Returns 0 when the lesson holds, else 1."""
-    stages = {stage["number"]: stage for stage in read_stages(stages_file)}
-    if int(number) not in stages:
-        fail(f"no stage {number} in {stages_file}")
-    stage = stages[int(number)]
+    by_number = {stage["number"]: stage for stage in stages.read()}
+    if int(number) not in by_number:
+        fail(f"no stage {number} in stages/stages.txt")
+    stage = by_number[int(number)]
     after = load(outdir)
     before = load(before_dir) if before_dir else None
     counts = f"{label}: {per_op(after['per_op'])} instructions per request"
@@ -355,7 +342,7 @@ def lesson(stages_file, number, label, outdir, before_dir, before_label):
         print(f"FAIL: {message}")
     if not failures:
         claims = ", ".join(stage["instructions"] + sorted(stage["expects"] & {"lock-free"}))
-        print(f"PASS: stage {stage['number']}'s lesson ({stage['lesson']}): "
+        print(f"PASS: stage {stage['number']}'s lesson ({stage['title']}): "
               f"{claims or 'no claim about instructions'}")
     return 1 if failures else 0
 
@@ -367,11 +354,11 @@ def main(argv):
         return cmp(argv[2], argv[3])
     if len(argv) >= 3 and argv[1] == "totals":
         return totals(argv[2:])
-    if len(argv) in (6, 8) and argv[1] == "lesson":
-        before = argv[6:] or [None, None]
-        return lesson(argv[2], argv[3], argv[4], argv[5], *before)
+    if len(argv) in (5, 7) and argv[1] == "lesson":
+        before = argv[5:] or [None, None]
+        return lesson(argv[2], argv[3], argv[4], *before)
     fail("usage: instr.py run BENCH-BINARY OUTDIR | cmp OLD-OUTDIR NEW-OUTDIR | totals LABEL=OUTDIR..."
-         " | lesson STAGES-FILE STAGE LABEL OUTDIR [BEFORE-OUTDIR BEFORE-LABEL]", 2)
+         " | lesson STAGE LABEL OUTDIR [BEFORE-OUTDIR BEFORE-LABEL]", 2)
 
 
 if __name__ == "__main__":

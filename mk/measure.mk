@@ -59,7 +59,7 @@ lesson: $(call per_unit,lesson)
 	@echo "--- $(call unit_name,$*): the lesson of stage $(call unit_stage,$*), measured"
 	$(if $(filter zero-alloc,$(call unit_expects,$*)),@BENCH='^BenchmarkHi$$' COUNT=1 BENCHTIME=20000x \
 	  BENCH_ALLOCS_MAX=0 $(OUT)/$*/bench | grep -E '^(Benchmark|--- FAIL)')
-	@bench/instr.py lesson $(STAGES_FILE) $(call unit_stage,$*) "$(call unit_name,$*)" \
+	@bench/instr.py lesson $(call unit_stage,$*) "$(call unit_name,$*)" \
 	  $(OUT)/$*/instr $(if $(call unit_before,$*),$(OUT)/stage$(call unit_before,$*)/instr "stage $(call unit_before,$*)")
 
 # Every benchmark briefly, so the harness cannot rot, and compare.py must

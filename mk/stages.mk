@@ -12,8 +12,9 @@ comma := ,
 empty :=
 space := $(empty) $(empty)
 
-# One word per stage, "number:folder:expects:instructions".
-STAGE_TABLE := $(shell awk '!/^\#/ && NF { print $$1 ":" $$2 ":" $$3 ":" $$4 }' $(STAGES_FILE))
+# One word per stage, "number:folder:expects:instructions", from the
+# shell's reader of the file (stages/stages.sh).
+STAGE_TABLE := $(shell stages/stages.sh table)
 ALL_STAGES := $(foreach row,$(STAGE_TABLE),$(firstword $(subst :, ,$(row))))
 LAST_STAGE := $(lastword $(ALL_STAGES))
 ifeq ($(ALL_STAGES),)
@@ -24,7 +25,7 @@ endif
 stage_field = $(word $(2),$(subst :, ,$(filter $(1):%,$(STAGE_TABLE))))
 stage_folder = $(call stage_field,$(1),2)
 stage_expects = $(subst $(comma), ,$(call stage_field,$(1),3))
-stage_lesson = $(shell awk '$$1 == "$(1)" { $$1 = $$2 = $$3 = $$4 = ""; sub(/^ +/, ""); print }' $(STAGES_FILE))
+stage_title = $(shell stages/stages.sh title $(1))
 stage_dir = stages/$(call stage_folder,$(1))
 
 # stage_before N and stage_after N: its neighbours in the list, or nothing.
@@ -106,3 +107,13 @@ $(STAGE_UNITS):
 
 # per_unit TARGET: the TARGET of each selected unit, or of stage 1.
 per_unit = $(addsuffix -$(1),$(or $(SELECTED),stage1))
+
+# title-check, part of make test: the copies of each stage's title that
+# a reader sees (its hi.c, its README.md, the top README's table) agree
+# with stages.txt; stages/stages.py names each one that does not.
+.PHONY: title-check
+title-check:
+	@echo "--- the stages' titles, against stages/stages.txt"
+	@stages/stages.py check
+
+TEST_EXTRAS += title-check

@@ -11,11 +11,9 @@
 # accident (FORCE=1 allows it).
 set -euo pipefail
 
-stages_file=stages/stages.txt
-stage_folder() { awk -v n="$1" '!/^#/ && $1 == n { print $2 }' "$stages_file"; }
-stage_lesson() { awk -v n="$1" '!/^#/ && $1 == n { $1 = $2 = $3 = $4 = ""; sub(/^ +/, ""); print }' "$stages_file"; }
-next_stage() { awk -v n="$1" '!/^#/ && NF { if (found) { print $1; exit } if ($1 == n) found = 1 }' "$stages_file"; }
-stage_list() { awk '!/^#/ && NF { printf "%s%s", sep, $1; sep = " " }' "$stages_file"; }
+# stage_folder, stage_title, next_stage, stage_list: the stages' reader.
+STAGES_FILE=stages/stages.txt
+. stages/stages.sh
 
 # exercise FOLDER: the "## Exercise" section of that stage's guide.
 exercise() {
@@ -42,7 +40,7 @@ new() {
     next=$(next_stage "$from")
     echo "$work/hi.c is now stage $from ($folder). Edit it; it is the only file you change."
     if [ -n "$next" ]; then
-        echo "make work test checks it as stage $next: $(stage_lesson "$next")."
+        echo "make work test checks it as stage $next: $(stage_title "$next")."
     else
         echo "Stage $from is the last one: make work test checks it against stage $from itself,"
         echo "and passes once it runs fewer instructions per request, all else holding."

@@ -1,5 +1,5 @@
 /*
- * Stage 6: pcre2's JIT.
+ * Stage 6: pcre2's JIT, and the compiler as a tool.
  *
  * The GET /hi handler. What this stage changes, and why, is told in
  * README.md next to this file; `make diff` shows the code of the change.

@@ -1,0 +1,33 @@
+#!/bin/sh
+# stages.sh - the shell's (and make's) reader of stages/stages.txt.
+#
+# Sourced by mk/work.sh for its functions; run by mk/stages.mk as
+#   stages.sh table        one word per stage: number:folder:expects:instructions
+#   stages.sh title N      stage N's title
+# Python has the other reader, stages/stages.py; nothing else parses the file.
+
+STAGES_FILE=${STAGES_FILE:-$(dirname "$0")/stages.txt}
+
+# stage_rows: the stages' lines, comments and blank lines left out.
+stage_rows() { awk '!/^#/ && NF' "$STAGES_FILE"; }
+
+# stage_field N COLUMN: one column of stage N's row (folder is 2, expects
+# 3, instructions 4); nothing when there is no stage N.
+stage_field() { stage_rows | awk -v n="$1" -v column="$2" '$1 == n { print $column }'; }
+
+# stage_folder N, stage_title N (the rest of the row after its fourth column).
+stage_folder() { stage_field "$1" 2; }
+stage_title() { stage_rows | awk -v n="$1" '$1 == n { $1 = $2 = $3 = $4 = ""; sub(/^ +/, ""); print }'; }
+
+# stage_list: the numbers, on one line. next_stage N: the one after N.
+stage_list() { stage_rows | awk '{ printf "%s%s", sep, $1; sep = " " }'; }
+next_stage() { stage_rows | awk -v n="$1" 'found { print $1; exit } $1 == n { found = 1 }'; }
+
+case ${0##*/} in
+stages.sh)
+    case ${1:-} in
+    table) stage_rows | awk '{ print $1 ":" $2 ":" $3 ":" $4 }' ;;
+    title) stage_title "${2:?usage: stages.sh title N}" ;;
+    *) echo "usage: stages.sh table | title N" >&2; exit 2 ;;
+    esac ;;
+esac
