@@ -11,7 +11,11 @@ what the attendee measured on their own machine:
                         change nothing but comments are left out
   {{diff:N:1/2}}        the first half of it (the hunks split in two), for
                         a change too long for one slide
-  {{diff:N:hunks=1,3}}  its first and third hunks that change code
+  {{diff:N:with=RE;RE}} the hunks whose code (not their comments) matches
+                        one of the regular expressions, in diff order; the
+                        build fails when one matches no hunk, so a slide
+                        never silently shows other code than it names
+  {{stages-table}}      the stages, their folders and titles (stages.txt)
   {{compare-table}}     the table `make compare` wrote
   {{delta:A:B}}         stage A -> stage B, from that table, with p-values
 
@@ -34,13 +38,10 @@ REFERENCE = os.path.join(ROOT, "slides", "reference")
 OUT = os.environ.get("OUT") or "out"
 
 
-def read_stages():
-    """Returns the stage folders of stages/stages.txt, in order."""
-    with open(os.path.join(ROOT, "stages", "stages.txt")) as file:
-        return [line.split()[1] for line in file if line.strip() and not line.startswith("#")]
+sys.path.insert(0, os.path.join(ROOT, "stages"))
+import stages  # noqa: E402  (stages/stages.py: the reader of stages/stages.txt)
 
-
-STAGES = read_stages()
+STAGES = [stage["folder"] for stage in stages.read()]
 LAST = len(STAGES)
 
 # name -> (the attendee's own file, the command that writes it). The call
@@ -192,22 +193,42 @@ def pages(hunks, count):
     return result + [[]] * (count - len(result))
 
 
+def code_lines(hunk):
+    """Returns the lines a hunk adds or removes that hold code, without
+    their + or -: what a with= pattern is matched against."""
+    return [line[1:] for line in hunk[1:] if line[:1] in "+-" and not is_comment_line(line[1:])]
+
+
+def chosen_hunks(argument, hunks, patterns):
+    """Returns the hunks whose code matches one of patterns (regular
+    expressions, ";"-separated), in order; fails naming a pattern that
+    matches none."""
+    chosen = set()
+    for pattern in patterns.split(";"):
+        if not pattern:
+            fail(f"{{{{diff:{argument}}}}}: an empty pattern would match every hunk")
+        matched = {i for i, hunk in enumerate(hunks)
+                   if any(re.search(pattern, line) for line in code_lines(hunk))}
+        if not matched:
+            fail(f"{{{{diff:{argument}}}}}: no hunk of that diff changes code matching {pattern!r}")
+        chosen |= matched
+    return [hunks[i] for i in sorted(chosen)]
+
+
 def diff(argument):
-    """Returns a diff slide's code block: stage N's change ("N"), some of
-    its hunks ("N:hunks=1,2": the first and second that change code), or
-    page P of Q ("N:P/Q") for a change too long for one slide."""
+    """Returns a diff slide's code block: stage N's change ("N"), the
+    hunks whose code matches a pattern ("N:with=RE;RE"), or page P of Q
+    ("N:P/Q") for a change too long for one slide."""
     number, _, selection = argument.partition(":")
     if not number.isdigit() or not 2 <= int(number) <= len(STAGES):
         fail(f"{{{{diff:{argument}}}}}: stage {number} has no stage before it to diff "
              f"against (stages 2 to {len(STAGES)} do)")
     hunks = diff_hunks(int(number))
-    if not re.fullmatch(r"(hunks=\d+(,\d+)*|\d+/\d+)?", selection):
-        fail(f"{{{{diff:{argument}}}}}: after the stage, hunks=1,2 or a page P/Q")
-    if selection.startswith("hunks="):
-        chosen = [int(i) for i in selection[len("hunks="):].split(",")]
-        if not all(1 <= i <= len(hunks) for i in chosen):
-            fail(f"{{{{diff:{argument}}}}}: stage {number}'s diff has hunks 1 to {len(hunks)}")
-        lines = [line for i in chosen for line in hunks[i - 1]]
+    if not re.fullmatch(r"(with=.+|\d+/\d+)?", selection):
+        fail(f"{{{{diff:{argument}}}}}: after the stage, with=PATTERN or a page P/Q")
+    if selection.startswith("with="):
+        lines = [line for hunk in chosen_hunks(argument, hunks, selection[len("with="):])
+                 for line in hunk]
     elif selection:
         index, count = (int(x) for x in selection.split("/"))
         if not 1 <= index <= count:
@@ -262,6 +283,12 @@ def delta(a, b):
             f"{source_note(measured)}")
 
 
+def stages_table():
+    """Returns the stages as a Markdown table: number and folder, title."""
+    rows = [f"| {stage['number']} `{stage['folder']}` | {stage['title']} |" for stage in stages.read()]
+    return "\n".join(["| stage | what it changes |", "|---|---|", *rows])
+
+
 def expand(markdown, outdir):
     """Returns markdown with every {{kind:argument}} placeholder replaced
     by what it names (an image, a text report, a diff or a table)."""
@@ -276,6 +303,8 @@ def expand(markdown, outdir):
             return diff(argument)
         if kind == "compare-table":
             return compare_table()
+        if kind == "stages-table":
+            return stages_table()
         if kind == "delta":
             a, b = argument.split(":")
             return delta(int(a), int(b))
