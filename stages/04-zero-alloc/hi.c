@@ -100,9 +100,9 @@ static int append_number(struct page *page, unsigned long number)
 }
 
 /* Builds the welcome page for color (color_length bytes) and visitor in
- * page. Returns 0, or -1 if it did not fit. Plain appends, no format
- * string to parse: snprintf spent more time reading "%s" than copying
- * the color. */
+ * page. Returns 0, or -1 if it did not fit. Plain appends rather than
+ * snprintf: a format string is parsed again on every call, and here
+ * that costs more than the copying itself. */
 static int welcome_page(struct page *page, const char *color, size_t color_length,
                         unsigned long visitor)
 {
