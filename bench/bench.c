@@ -553,7 +553,7 @@ static void print_ns_per_op(double x)
 /* Returns 1 when result's threads spent more than CPU_WAIT_WARNING of
  * the run waiting for a CPU, in a run of 10 ms or more: that run measured
  * the machine, not the code. benchtool.py reads this verdict from the
- * JSON ("cpu_waited") rather than judging again. */
+ * JSON ("cpu_waited"), so that the rule is written in one place. */
 static int waited_for_cpu(const struct result *result)
 {
     return result->cpu_wait_share > CPU_WAIT_WARNING &&
