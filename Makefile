@@ -64,6 +64,8 @@ include mk/slides.mk
 include mk/perf.mk
 include mk/work.mk
 include mk/challenge.mk
+include mk/units.mk
+include mk/test.mk
 
 # The binaries made along the way (a bench-plain for an instruction
 # count, say) are kept, not deleted as intermediate files. (The per-unit

@@ -73,33 +73,34 @@ deps:
 
 # ============================ A unit's binaries ===============================
 
-.SECONDEXPANSION:
+# Each binary's own hi.c is a prerequisite too, added per unit by
+# mk/units.mk (out/stage3/server: stages/03-atomic-counter/hi.c).
 
 # The HTTP server (make stageN run).
-$(OUT)/%/server: $$(call unit_source,$$*) $(SERVER_SOURCES) $(HEADERS) | deps-build
+$(OUT)/%/server: $(SERVER_SOURCES) $(HEADERS) | deps-build
 	@mkdir -p $(@D)
 	$(call say,CC,$@)
 	$(Q)$(CC) $(CFLAGS_COMMON) $(OPTIMIZE) -o $@ $(filter %.c,$^) $(LIBS)
 
 # The server under ThreadSanitizer, for the suite's live race test.
-$(OUT)/%/server-tsan: $$(call unit_source,$$*) $(SERVER_SOURCES) $(HEADERS) | deps-build
+$(OUT)/%/server-tsan: $(SERVER_SOURCES) $(HEADERS) | deps-build
 	@mkdir -p $(@D)
 	$(call say,CC,$@)
 	$(Q)$(CC) $(CFLAGS_COMMON) $(TSAN_FLAGS) -o $@ $(filter %.c,$^) $(LIBS)
 
 # tests/race.c under ThreadSanitizer (make stageN race), and without it,
 # where it shows what the race does to the visitor numbers.
-$(OUT)/%/race: $$(call unit_source,$$*) $(RACE_SOURCES) $(HANDLER_SOURCES) $(HEADERS) | deps-build
+$(OUT)/%/race: $(RACE_SOURCES) $(HANDLER_SOURCES) $(HEADERS) | deps-build
 	@mkdir -p $(@D)
 	$(call say,CC,$@)
 	$(Q)$(CC) $(CFLAGS_COMMON) $(TSAN_FLAGS) -o $@ $(filter %.c,$^) $(LIBS)
-$(OUT)/%/race-plain: $$(call unit_source,$$*) $(RACE_SOURCES) $(HANDLER_SOURCES) $(HEADERS) | deps-build
+$(OUT)/%/race-plain: $(RACE_SOURCES) $(HANDLER_SOURCES) $(HEADERS) | deps-build
 	@mkdir -p $(@D)
 	$(call say,CC,$@)
 	$(Q)$(CC) $(CFLAGS_COMMON) $(OPTIMIZE) -o $@ $(filter %.c,$^) $(LIBS)
 
 # The shared Check suite, told which stage's expectations apply.
-$(OUT)/%/tests: $$(call unit_source,$$*) $(TEST_SOURCES) $(HANDLER_SOURCES) $(HEADERS) | deps-build deps-test
+$(OUT)/%/tests: $(TEST_SOURCES) $(HANDLER_SOURCES) $(HEADERS) | deps-build deps-test
 	@mkdir -p $(@D)
 	$(call say,CC,$@)
 	$(Q)$(CC) $(CFLAGS_COMMON) $(OPTIMIZE) $(call suite_flags,$*) -o $@ $(filter %.c,$^) $(LIBS) $(CHECK_LIBS)
@@ -123,24 +124,9 @@ suite: $(call per_unit,suite)
 
 %-test: %-suite %-lesson ;
 
-# The full `make test` adds the smoke runs of the other areas (TEST_EXTRAS,
-# collected from mk/*.mk); `make stageN test` stays about stage N.
-TESTED_UNITS = $(or $(SELECTED),$(STAGE_UNITS) challenge-given challenge-solved)
-TESTED_EXTRAS = $(if $(SELECTED),,$(TEST_EXTRAS))
-TESTED_EXTRA_BINARIES = $(if $(SELECTED),,$(TEST_EXTRA_BINARIES))
-# The compiles come first, on every CPU at once (test-build): they are
-# independent, and the tests that follow run one at a time. ($$ defers
-# the lists until every mk/ file has added its own.)
+# The binaries make test compiles first for each unit (mk/test.mk); the
+# other mk/ files add theirs.
 TEST_BINARIES := server server-tsan race race-plain tests
-.PHONY: test-build
-test-build: $(if $(SELECTED),deps-build deps-test deps-bench,deps)
-	@$(MAKE) --no-print-directory -j$(shell nproc) BUILD_IN_PARALLEL=1 \
-	  $(foreach unit,$(TESTED_UNITS),$(addprefix $(OUT)/$(unit)/,$(TEST_BINARIES))) $(TESTED_EXTRA_BINARIES)
-# The closing count (mk/test-summary.sh), like go test's PASS and ok: the
-# checks of each suite, a pass per lesson and per smoke run, and what
-# could not run here, with why.
-test: test-build $(addsuffix -test,$(TESTED_UNITS)) $$(TESTED_EXTRAS)
-	@mk/test-summary.sh $(OUT) "$(TESTED_UNITS)" "$(TESTED_EXTRAS)"
 
 # make stageN race: ThreadSanitizer's verdict, like go test -race; where it
 # finds a race, the harm that race does in a build without it (tests/race.c).

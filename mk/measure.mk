@@ -16,14 +16,14 @@ bench_name = -DSTAGE_NAME='"$(call unit_name,$(1))"'
 # ============================ Benchmark binaries ==============================
 
 # The benchmarks, counting allocations (bench/alloc_count.c).
-$(OUT)/%/bench: $$(call unit_source,$$*) $(BENCH_SOURCES) bench/alloc_count.c $(HEADERS) | deps-build deps-bench
+$(OUT)/%/bench: $(BENCH_SOURCES) bench/alloc_count.c $(HEADERS) | deps-build deps-bench
 	@mkdir -p $(@D)
 	$(call say,CC,$@)
 	$(Q)$(CC) $(CFLAGS_COMMON) $(OPTIMIZE) $(call bench_name,$*) -o $@ $(filter %.c,$^) $(LIBS)
 
 # The same on glibc's malloc, uncounted: what callgrind runs, since the
 # counting would add instructions of its own to every allocation.
-$(OUT)/%/bench-plain: $$(call unit_source,$$*) $(BENCH_SOURCES) bench/alloc_count_none.c $(HEADERS) | deps-build deps-bench
+$(OUT)/%/bench-plain: $(BENCH_SOURCES) bench/alloc_count_none.c $(HEADERS) | deps-build deps-bench
 	@mkdir -p $(@D)
 	$(call say,CC,$@)
 	$(Q)$(CC) $(CFLAGS_COMMON) $(OPTIMIZE) $(call bench_name,$*) -o $@ $(filter %.c,$^) $(LIBS)
@@ -53,9 +53,9 @@ load: $(call per_unit,load)
 # BenchmarkHi must allocate nothing where the stage expects zero-alloc,
 # and the instruction count must keep the stage's claim against the
 # stage before (bench/instr.py says which claim broke, and why).
-before_instr = $(if $(call unit_before,$(1)),$(OUT)/stage$(call unit_before,$(1))/instr/instr.json)
 lesson: $(call per_unit,lesson)
-%-lesson: $(OUT)/%/bench $(OUT)/%/instr/instr.json $$(call before_instr,$$*)
+# (mk/units.mk adds the count of the stage before: stage2's to stage3-lesson.)
+%-lesson: $(OUT)/%/bench $(OUT)/%/instr/instr.json
 	@echo "--- $(call unit_name,$*): the lesson of stage $(call unit_stage,$*), measured"
 	$(if $(filter zero-alloc,$(call unit_expects,$*)),@BENCH='^BenchmarkHi$$' COUNT=1 BENCHTIME=20000x \
 	  BENCH_ALLOCS_MAX=0 $(OUT)/$*/bench | grep -E '^(Benchmark|--- FAIL)')

@@ -46,7 +46,7 @@ annotate: $(call per_unit,annotate)
 
 # The request path's files, built as the benchmark is, with the report on.
 optinfo: $(call per_unit,optinfo)
-%-optinfo: $$(call unit_source,$$*) $(BENCH_SOURCES) bench/alloc_count_none.c $(HEADERS) | deps-build
+%-optinfo: $(BENCH_SOURCES) bench/alloc_count_none.c $(HEADERS) | deps-build
 	@profiles/optinfo.py $(call perf_dir,$*,optinfo) $(call unit_source,$*) -- $(CC) $(CFLAGS_COMMON) \
 	  $(OPTIMIZE) $(filter %.c,$^) $(LIBS)
 

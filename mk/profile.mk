@@ -31,20 +31,20 @@ $(CONTENTION_LIB): profiles/contention.c $(COMPILER_STAMP) | deps-profile
 
 # The benchmarks with gperftools' CPU profiler linked in (gcc drops it
 # silently without --no-as-needed); allocations are not counted here.
-$(OUT)/%/bench-cpu: $$(call unit_source,$$*) $(BENCH_SOURCES) bench/alloc_count_none.c $(HEADERS) | deps-build deps-profile
+$(OUT)/%/bench-cpu: $(BENCH_SOURCES) bench/alloc_count_none.c $(HEADERS) | deps-build deps-profile
 	@mkdir -p $(@D)
 	$(call say,CC,$@)
 	$(Q)$(CC) $(CFLAGS_COMMON) $(OPTIMIZE) $(call bench_name,$*) -o $@ $(filter %.c,$^) $(LIBS) $(PROFILER_LIBS)
 
 # The benchmarks on tcmalloc, whose heap profiler records every allocation.
-$(OUT)/%/bench-heap: $$(call unit_source,$$*) $(BENCH_SOURCES) bench/alloc_count_none.c $(HEADERS) | deps-build deps-profile
+$(OUT)/%/bench-heap: $(BENCH_SOURCES) bench/alloc_count_none.c $(HEADERS) | deps-build deps-profile
 	@mkdir -p $(@D)
 	$(call say,CC,$@)
 	$(Q)$(CC) $(CFLAGS_COMMON) $(OPTIMIZE) $(call bench_name,$*) -o $@ $(filter %.c,$^) $(LIBS) \
 	  -Wl,--no-as-needed -ltcmalloc -Wl,--as-needed
 
 # The server with the CPU profiler.
-$(OUT)/%/server-cpu: $$(call unit_source,$$*) $(SERVER_SOURCES) $(HEADERS) | deps-profile
+$(OUT)/%/server-cpu: $(SERVER_SOURCES) $(HEADERS) | deps-profile
 	@mkdir -p $(@D)
 	$(call say,CC,$@)
 	$(Q)$(CC) $(CFLAGS_COMMON) $(OPTIMIZE) -o $@ $(filter %.c,$^) $(LIBS) $(PROFILER_LIBS)

@@ -18,12 +18,13 @@ FOR_EACH_STAGE := $(foreach n,$(ALL_STAGES),X($(n)))
 
 # One stage's handler, its hi_* functions renamed stageN_hi_* so that
 # every stage links into one binary.
-$(FUZZ_OUT)/stage%.o: $$(call stage_dir,$$*)/hi.c $(HEADERS) | deps-build deps-fuzz
+# (mk/units.mk adds each stage's hi.c: out/fuzz/stage3.o from stage 3's.)
+$(FUZZ_OUT)/stage%.o: $(HEADERS) | deps-build deps-fuzz
 	@mkdir -p $(@D)
 	$(call say,CC,$@)
 	$(Q)$(FUZZ_CC) $(CFLAGS_COMMON) -O1 -fsanitize=fuzzer-no-link,address,undefined \
 	  -Dhi_init=stage$*_hi_init -Dhi_handle=stage$*_hi_handle \
-	  -Dhi_shutdown=stage$*_hi_shutdown -c -o $@ $<
+	  -Dhi_shutdown=stage$*_hi_shutdown -c -o $@ $(filter %/hi.c,$^)
 
 $(FUZZ_OUT)/fuzz_hi: tests/fuzz_hi.c $(foreach n,$(ALL_STAGES),$(FUZZ_OUT)/stage$(n).o) \
                      common/query.c common/response.c tests/recorder.c $(HEADERS) $(STAGES_FILE) | deps-build deps-fuzz
@@ -61,21 +62,21 @@ sanitize_cc = $(firstword $(subst -, ,$(1)))
 sanitize_unit = $(word 2,$(subst -, ,$(1)))
 
 # out/sanitize/COMPILER-UNIT/{tests,server}
-$(OUT)/sanitize/%/tests: $$(call unit_source,$$(call sanitize_unit,$$*)) $(TEST_SOURCES) $(HANDLER_SOURCES) \
-                         $(HEADERS) | deps-test
+# (mk/units.mk adds the unit's hi.c, and to sanitize-COMPILER-UNIT the
+# unit's race binaries.)
+$(OUT)/sanitize/%/tests: $(TEST_SOURCES) $(HANDLER_SOURCES) $(HEADERS) | deps-test
 	@mkdir -p $(@D)
 	$(call say,CC,$@)
 	$(Q)$(call sanitize_cc,$*) $(CFLAGS_COMMON) $(SANITIZE_FLAGS) $(call suite_flags,$(call sanitize_unit,$*)) \
 	  -o $@ $(filter %.c,$^) $(LIBS) $(CHECK_LIBS)
-$(OUT)/sanitize/%/server: $$(call unit_source,$$(call sanitize_unit,$$*)) $(SERVER_SOURCES) $(HEADERS) | deps-test
+$(OUT)/sanitize/%/server: $(SERVER_SOURCES) $(HEADERS) | deps-test
 	@mkdir -p $(@D)
 	$(call say,CC,$@)
 	$(Q)$(call sanitize_cc,$*) $(CFLAGS_COMMON) $(SANITIZE_FLAGS) -o $@ $(filter %.c,$^) $(LIBS)
 
 SANITIZE_RUNS := $(foreach cc,$(SANITIZE_COMPILERS),$(addprefix sanitize-$(cc)-,$(or $(SELECTED),$(STAGE_UNITS))))
 sanitize: $(SANITIZE_RUNS)
-sanitize-%: $(OUT)/sanitize/%/tests $(OUT)/sanitize/%/server $(OUT)/$$(call sanitize_unit,$$*)/server-tsan \
-            $(OUT)/$$(call sanitize_unit,$$*)/race $(OUT)/$$(call sanitize_unit,$$*)/race-plain
+sanitize-%: $(OUT)/sanitize/%/tests $(OUT)/sanitize/%/server
 	@mkdir -p $(OUT)/sanitize/$*/tmp
 	@printf '%-6s %s: ' $(call sanitize_cc,$*) $(call sanitize_unit,$*)
 	@$(call suite_env,$(call sanitize_unit,$*),$(OUT)/sanitize/$*/server,$(OUT)/sanitize/$*/tmp) \

@@ -8,7 +8,7 @@
 # and per smoke run, and what could not run here: a smoke run that left
 # OUT/skipped/EXTRA.txt, or a suite whose race tests left
 # OUT/skipped/UNIT-race.txt (both say why, in one line). Prints
-#   make test: 918 checks in 8 suites, 8 lessons or problem sets measured, 15 smoke runs
+#   make test: 918 checks in 8 suites, each with its lesson or problems measured, 16 smoke runs
 #   test: 709 passed, 0 failed[, N skipped]
 # and exits 1 when a check failed.
 set -euo pipefail
@@ -37,7 +37,7 @@ done
 skipped=$(( ${#skipped_extras[@]} + ${#skipped_races[@]} ))
 
 echo "make test: $(plural "$checks" check) in $(plural ${#units[@]} suite)," \
-     "${#units[@]} lessons or problem sets measured, $(plural ${#extras[@]} "smoke run")"
+     "each with its lesson or problems measured, $(plural ${#extras[@]} "smoke run")"
 if [ $skipped != 0 ]; then
     cat "${skipped_extras[@]}" "${skipped_races[@]}" | sed 's/^/  skipped: /'
 fi
