@@ -37,10 +37,15 @@ endif
 
 # Binaries depend on this file, which changes whenever the compiler or the
 # flags do, so `CC=clang make test` after a gcc build rebuilds everything.
+# Its rule runs every time but rewrites the file only when the line
+# differs, as git's Makefile keeps GIT-CFLAGS.
 COMPILER_STAMP := $(OUT)/compiler.txt
 COMPILER_ID := $(CC) $(CFLAGS_COMMON) $(OPTIMIZE) $(TSAN_FLAGS) $(LIBS)
-$(shell mkdir -p $(OUT) && { echo '$(COMPILER_ID)' | cmp -s - $(COMPILER_STAMP) \
-          || echo '$(COMPILER_ID)' > $(COMPILER_STAMP); })
+$(COMPILER_STAMP): recheck
+	@mkdir -p $(@D)
+	@echo '$(COMPILER_ID)' | cmp -s - $@ || echo '$(COMPILER_ID)' >$@
+.PHONY: recheck
+recheck:
 
 HEADERS := $(wildcard common/*.h tests/*.h bench/*.h) $(COMPILER_STAMP)
 SERVER_SOURCES := common/server.c common/civet_writer.c common/router.c \
