@@ -715,6 +715,14 @@ int bench_main(const struct benchmark *list, int count, const char *package)
     cpus = cpu_count();
     if (read_settings(&settings) != 0)
         return 1;
+    /* BENCH_LIST=1 names the benchmarks BENCH selects and runs none, like
+     * go test -list: what make bench-smoke counts the result lines by. */
+    if (getenv("BENCH_LIST") != NULL) {
+        for (int i = 0; i < count; i++)
+            if (is_selected(&settings, &list[i]))
+                printf("%s\n", list[i].name);
+        return 0;
+    }
     for (int i = 0; i < count; i++) {
         int width = (int)strlen(list[i].name) + 4;
 
