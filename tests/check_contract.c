@@ -51,7 +51,7 @@ static const char *sent_text(int which)
 /* Runs in each test's own child process: a fresh stage, counter at 0. */
 static void handler_setup(void)
 {
-    ck_assert_int_eq(hi_init(), 0);
+    ck_assert_msg(hi_init() == 0, "hi_init() failed (its reason is on stderr), so no request can be tested");
     recorder_init(&recorder);
 }
 
@@ -209,14 +209,19 @@ START_TEST(test_recorder_reuse_and_overflow)
 
     request("GET", "/hi", "color=red");
     recorder_reset(&recorder);
-    ck_assert_int_eq(recorder.responses, 0);
-    ck_assert_int_eq(recorder.status, 0);
-    ck_assert_uint_eq(recorder.body_length, 0);
+    ck_assert_msg(recorder.responses == 0 && recorder.status == 0 && recorder.body_length == 0,
+                  "after GET /hi?color=red and recorder_reset(): %d responses, status %d,"
+                  " %zu body bytes; want 0, 0, 0", recorder.responses, recorder.status,
+                  recorder.body_length);
     /* A body larger than the recorder is reported, not silently cut. */
-    ck_assert_int_eq(recorder.writer.send(&recorder.writer, &response), -1);
+    ck_assert_msg(recorder.writer.send(&recorder.writer, &response) == -1,
+                  "a %zu-byte body into a %d-byte recorder: send returned success, want -1",
+                  response.body_length, RECORDER_BODY_MAX);
     response.body_length = RECORDER_BODY_MAX;
     recorder_reset(&recorder);
-    ck_assert_int_eq(recorder.writer.send(&recorder.writer, &response), 0);
+    ck_assert_msg(recorder.writer.send(&recorder.writer, &response) == 0,
+                  "a %d-byte body, exactly the recorder's size: send returned -1, want 0",
+                  RECORDER_BODY_MAX);
 }
 END_TEST
 

@@ -61,7 +61,8 @@ START_TEST(test_port_zero_and_stop)
     int fd, status;
 
     start_server(&server, "HI_SERVER");
-    ck_assert_int_gt(server.port, 0);
+    ck_assert_msg(server.port > 0, "%s: the server started with PORT=0 but reported port %d",
+                  name, server.port);
     fd = http_connect(server.port);
     ck_assert_msg(fd >= 0, "cannot connect to port %d", server.port);
     if (stops[_i].client != CLIENT_SILENT) {
@@ -100,13 +101,16 @@ START_TEST(test_busy_port_is_an_error)
 
     start_server(&first, "HI_SERVER");
     snprintf(port_text, sizeof port_text, "%d", first.port);
-    ck_assert_int_eq(server_start(&second, binary, port_text), -1);
-    ck_assert_int_eq(second.exit_status, 1);
+    ck_assert_msg(server_start(&second, binary, port_text) == -1,
+                  "a second server on the busy port %s started; want it to refuse", port_text);
+    ck_assert_msg(second.exit_status == 1, "a second server on the busy port %s: exit status %d,"
+                  " want 1", port_text, second.exit_status);
     message = server_stderr(&second);
     snprintf(expected, sizeof expected, "cannot listen on 127.0.0.1:%d", first.port);
     ck_assert_msg(contains(message, expected), "stderr was: %s", message);
     free(message);
-    ck_assert_int_eq(server_stop(&first, SIGTERM), 0);
+    ck_assert_msg(server_stop(&first, SIGTERM) == 0, "the first server, on port %s, did not"
+                  " exit 0 on SIGTERM after the second was refused", port_text);
     unlink(first.stderr_path);
     unlink(second.stderr_path);
 }

@@ -116,7 +116,7 @@ START_TEST(test_huge_header)
     int length, status;
 
     attack = "a 100 KB header";
-    ck_assert_ptr_nonnull(request);
+    ck_assert_msg(request != NULL, "%s: out of memory for the request", attack);
     length = sprintf(request, "GET /hi?color=red HTTP/1.1\r\nX-Big: ");
     memset(request + length, 'A', size);
     length += (int)size;
@@ -235,7 +235,7 @@ START_TEST(test_burst_of_clients)
         if (pthread_create(&clients[started].thread, NULL, burst_client, &clients[started]) != 0)
             break;
     }
-    ck_assert_int_gt(started, CROWD);
+    ck_assert_msg(started > CROWD, "%s: only %d client threads could be started", attack, started);
     for (int i = 0; i < started; i++) {
         pthread_join(clients[i].thread, NULL);
         answered += clients[i].answered;
