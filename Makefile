@@ -67,7 +67,7 @@ include mk/challenge.mk
 include mk/units.mk
 include mk/test.mk
 
-# The binaries made along the way (a bench-plain for an instruction
+# The binaries made along the way (a bench-uncounted for an instruction
 # count, say) are kept, not deleted as intermediate files. (The per-unit
 # actions, stage3-test and the like, are pattern rules: make cannot mark
 # those .PHONY, so no file may be named like one.)

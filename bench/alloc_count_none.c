@@ -2,7 +2,7 @@
  * alloc_count_none.c - for builds whose malloc must not be counted.
  *
  * The profiling builds link tcmalloc or gperftools' profiler, whose
- * malloc must not be replaced; bench-plain (the instruction count, and
+ * malloc must not be replaced; bench-uncounted (the instruction count, and
  * the profile-guided build) keeps glibc's malloc untouched, so that the
  * counting's own instructions stay out of the count. They link this file
  * instead of alloc_count.c, and the harness leaves out B/op and allocs/op.

@@ -4,7 +4,7 @@ measured, never read from its source.
 
   check.py measure UNIT-OUTDIR LABEL [--expect=fixed|present]
       Measures the handler built into UNIT-OUTDIR (its bench and
-      bench-plain, as mk/measure.mk builds them) and prints, problem by
+      bench-uncounted, as mk/measure.mk builds them) and prints, problem by
       problem, what was measured and whether the problem is still there.
       Writes UNIT-OUTDIR/problems/report.json, which `hint` reads.
       Exits 0 when every problem is fixed; with --expect=present (the
@@ -67,7 +67,7 @@ RUNS = {}
 
 
 def callgrind(unit, name, query=None, extra_env=None):
-    """Runs bench/instr.py on the unit's bench-plain and returns its
+    """Runs bench/instr.py on the unit's bench-uncounted and returns its
     instr.json: instructions per request, and per function the instructions
     and calls. query replaces color=red; extra_env is added to the
     environment. The run's files go to UNIT/problems/NAME/; a second call
@@ -81,7 +81,7 @@ def callgrind(unit, name, query=None, extra_env=None):
         env["BENCH_QUERY"] = query
     outdir = os.path.join(unit, "problems", name)
     done = subprocess.run([os.path.join(ROOT, "bench", "instr.py"), "run",
-                           os.path.join(unit, "bench-plain"), outdir],
+                           os.path.join(unit, "bench-uncounted"), outdir],
                           env=env, capture_output=True, text=True)
     if done.returncode != 0:
         fail(f"callgrind ({name}) failed:\n{done.stdout}{done.stderr}")
@@ -207,7 +207,7 @@ HINTS = {
     "query length": [
         "Which tool: callgrind, with a short query and a long one. make challenge instr"
         " is the short one; the long one: BENCH_QUERY=\"color=red&ref=$(printf '%01000d' 0)\""
-        " bench/instr.py run out/challenge/bench-plain out/challenge/instr-long."
+        " bench/instr.py run out/challenge/bench-uncounted out/challenge/instr-long."
         " Compare the functions.",
         "Where: the function whose instructions grow most is from libc. Which line of"
         " ours calls it, and how often per request? out/challenge/instr-long/annotate.txt"
@@ -236,7 +236,7 @@ HINTS = {
     "environment": [
         "Which tool: callgrind, in a small environment and in a big one. make challenge"
         " instr is the small one; the big one: env $(seq -f 'X%g=1' 500) bench/instr.py"
-        " run out/challenge/bench-plain out/challenge/instr-env. Compare the functions.",
+        " run out/challenge/bench-uncounted out/challenge/instr-env. Compare the functions.",
         "Where: the function that grows reads the environment. Which line of ours calls"
         " it, and how often per request? out/challenge/instr-env/annotate.txt shows it.",
         "What: a running process's environment does not change under it. Read it once,"
@@ -249,7 +249,7 @@ HINTS = {
 
 def measure(unit, label, expect):
     """The measure subcommand. Returns the exit status."""
-    for binary in ("bench", "bench-plain"):
+    for binary in ("bench", "bench-uncounted"):
         if not os.access(os.path.join(unit, binary), os.X_OK):
             fail(f"no {binary} in {unit}: build it first (make challenge test does)")
     os.makedirs(os.path.join(unit, "problems"), exist_ok=True)

@@ -5,7 +5,7 @@
 # % the unit (stage3, work). When one fails, make names the line of its
 # rule here: the comment above that rule says what it builds and why.
 
-UNIT_FILES += server server-tsan race race-plain tests
+UNIT_FILES += server server-tsan race race-notsan tests
 
 # out/ for the default flags; other OPTIMIZE values get a folder of their
 # own, so that trying -O3 never throws the usual builds away.
@@ -60,7 +60,7 @@ RACE_SOURCES := tests/race.c tests/visitors.c tests/http_client.c tests/server_p
 # ThreadSanitizer server and race tests.
 suite_env = HI_SKIPPED=$(OUT)/skipped/$(1)-race.txt \
 	HI_SERVER=$(2) HI_SERVER_TSAN=$(OUT)/$(1)/server-tsan HI_RACE=$(OUT)/$(1)/race \
-	HI_RACE_PLAIN=$(OUT)/$(1)/race-plain TMPDIR=$(3)
+	HI_RACE_NOTSAN=$(OUT)/$(1)/race-notsan TMPDIR=$(3)
 
 # What the suite is told about the unit it checks (tests/check_suite.h).
 suite_flags = -DSTAGE=$(call unit_stage,$(1)) -DSUITE_NAME='"$(call unit_name,$(1))"' \
@@ -99,7 +99,7 @@ $(OUT)/%/race: $(RACE_SOURCES) $(HANDLER_SOURCES) $(HEADERS) | deps-build
 	@mkdir -p $(@D)
 	$(call say,CC,$@)
 	$(Q)$(CC) $(CFLAGS_COMMON) $(TSAN_FLAGS) -o $@ $(filter %.c,$^) $(LIBS)
-$(OUT)/%/race-plain: $(RACE_SOURCES) $(HANDLER_SOURCES) $(HEADERS) | deps-build
+$(OUT)/%/race-notsan: $(RACE_SOURCES) $(HANDLER_SOURCES) $(HEADERS) | deps-build
 	@mkdir -p $(@D)
 	$(call say,CC,$@)
 	$(Q)$(CC) $(CFLAGS_COMMON) $(OPTIMIZE) -o $@ $(filter %.c,$^) $(LIBS)
@@ -122,7 +122,7 @@ run: $(call per_unit,run)
 # UNIT-suite runs the shared suite; UNIT-test adds the unit's lesson,
 # measured (mk/measure.mk). CK_RUN_CASE=race runs one test case of it.
 suite: $(call per_unit,suite)
-%-suite: $(OUT)/%/tests $(OUT)/%/server $(OUT)/%/server-tsan $(OUT)/%/race $(OUT)/%/race-plain
+%-suite: $(OUT)/%/tests $(OUT)/%/server $(OUT)/%/server-tsan $(OUT)/%/race $(OUT)/%/race-notsan
 	@echo "=== $(call unit_name,$*): $(call unit_source,$*) ==="
 	@mkdir -p $(OUT)/$*/tmp $(OUT)/skipped && rm -f $(OUT)/skipped/$*-race.txt
 	@$(call suite_env,$*,$(OUT)/$*/server,$(OUT)/$*/tmp) $(OUT)/$*/tests | tee $(OUT)/$*/checks.txt
@@ -131,13 +131,13 @@ suite: $(call per_unit,suite)
 
 # The binaries make test compiles first for each unit (mk/test.mk); the
 # other mk/ files add theirs.
-TEST_BINARIES := server server-tsan race race-plain tests
+TEST_BUILD_FILES := server server-tsan race race-notsan tests
 
 # make stageN race: ThreadSanitizer's verdict, like go test -race; where it
 # finds a race, the harm that race does in a build without it (tests/race.c).
 race: $(call per_unit,race)
-%-race: $(OUT)/%/race $(OUT)/%/race-plain
-	@tests/race.sh "$(call unit_name,$*)" $(OUT)/$*/race $(OUT)/$*/race-plain 2>&1 | tee $(OUT)/$*/race.txt
+%-race: $(OUT)/%/race $(OUT)/%/race-notsan
+	@tests/race.sh "$(call unit_name,$*)" $(OUT)/$*/race $(OUT)/$*/race-notsan 2>&1 | tee $(OUT)/$*/race.txt
 
 # diff N=3 (or make stage3 diff): the lesson of stage N, as a diff. The
 # workspace's (make work diff) is in mk/work.mk.

@@ -27,9 +27,9 @@ challenge:
 # UNIT-problems: every problem of the challenge, measured on UNIT; fails
 # while one is left. UNIT-problems-present, the reverse: fails unless
 # every problem is there (the challenge as given).
-%-problems: $(OUT)/%/bench $(OUT)/%/bench-plain | deps-bench deps-perf
+%-problems: $(OUT)/%/bench $(OUT)/%/bench-uncounted | deps-bench deps-perf
 	@challenge/check.py measure $(OUT)/$* "$(call unit_name,$*)"
-%-problems-present: $(OUT)/%/bench $(OUT)/%/bench-plain | deps-bench deps-perf
+%-problems-present: $(OUT)/%/bench $(OUT)/%/bench-uncounted | deps-bench deps-perf
 	@challenge/check.py measure $(OUT)/$* "$(call unit_name,$*)" --expect=present
 
 # The challenge's units are tested by their problems, not by a lesson.

@@ -8,7 +8,7 @@
 #   UNIT-load        the live server under wrk
 #   benchcmp, instrcmp, compare, optcmp, pgo: stages side by side
 
-UNIT_FILES += bench bench-plain instr/instr.json
+UNIT_FILES += bench bench-uncounted instr/instr.json
 
 BENCH_SOURCES := bench/bench_hi.c bench/bench.c $(HANDLER_SOURCES)
 bench_name = -DSTAGE_NAME='"$(call unit_name,$(1))"'
@@ -23,14 +23,14 @@ $(OUT)/%/bench: $(BENCH_SOURCES) bench/alloc_count.c $(HEADERS) | deps-build dep
 
 # The same on glibc's malloc, uncounted: what callgrind runs, since the
 # counting would add instructions of its own to every allocation.
-$(OUT)/%/bench-plain: $(BENCH_SOURCES) bench/alloc_count_none.c $(HEADERS) | deps-build deps-bench
+$(OUT)/%/bench-uncounted: $(BENCH_SOURCES) bench/alloc_count_none.c $(HEADERS) | deps-build deps-bench
 	@mkdir -p $(@D)
 	$(call say,CC,$@)
 	$(Q)$(CC) $(CFLAGS_COMMON) $(OPTIMIZE) $(call bench_name,$*) -o $@ $(filter %.c,$^) $(LIBS)
 
 # An instruction count is exact for a given binary: it is taken once per
 # build and kept (instr.txt is what UNIT-instr prints).
-$(OUT)/%/instr/instr.json: $(OUT)/%/bench-plain bench/instr.py | deps-bench
+$(OUT)/%/instr/instr.json: $(OUT)/%/bench-uncounted bench/instr.py | deps-bench
 	@mkdir -p $(@D)
 	@bench/instr.py run $< $(@D) >$(@D)/instr.txt || { cat $(@D)/instr.txt; exit 1; }
 
@@ -77,8 +77,8 @@ bench-smoke: $(addsuffix -bench-smoke,$(or $(SELECTED),$(STAGE_UNITS)))
 	  $(OUT)/$*/smoke.json $(OUT)/$*/smoke.json >/dev/null \
 	  || { echo "FAIL: compare.py cannot read $(OUT)/$*/smoke.json"; exit 1; }
 
-TEST_EXTRAS += $(addsuffix -bench-smoke,$(STAGE_UNITS))
-TEST_BINARIES += bench bench-plain
+SMOKE_RUNS += $(addsuffix -bench-smoke,$(STAGE_UNITS))
+TEST_BUILD_FILES += bench bench-uncounted
 
 # ============================ Stages side by side =============================
 
@@ -150,8 +150,8 @@ pgo: $(call per_unit,pgo)
 	flags="-fprofile-use -fprofile-partial-training -Wno-missing-profile"; \
 	compile $(call PGO_SOURCES,$*) bench/alloc_count_none.c bench/alloc_count.c; \
 	$(CC) -o $$pgo/bench $$objects $$pgo/obj/alloc_count.o $(LIBS) && \
-	$(CC) -o $$pgo/bench-plain $$objects $$pgo/obj/alloc_count_none.o $(LIBS) || exit 1; \
-	bench/instr.py run $$pgo/bench-plain $$pgo/instr >$$pgo/instr/instr.txt || { cat $$pgo/instr/instr.txt; exit 1; }; \
+	$(CC) -o $$pgo/bench-uncounted $$objects $$pgo/obj/alloc_count_none.o $(LIBS) || exit 1; \
+	bench/instr.py run $$pgo/bench-uncounted $$pgo/instr >$$pgo/instr/instr.txt || { cat $$pgo/instr/instr.txt; exit 1; }; \
 	echo "=== $(call unit_name,$*): $(OPTIMIZE) (old) against $(OPTIMIZE) with PGO (new)"; \
 	bench/instr.py totals "$(OPTIMIZE)=$(OUT)/$*/instr" "$(OPTIMIZE) with PGO=$$pgo/instr" | tee $$pgo/report.txt; \
 	bench/benchtool.py benchcmp $$pgo/benchcmp "$(OPTIMIZE)=$(OUT)/$*/bench" "$(OPTIMIZE) with PGO=$$pgo/bench"

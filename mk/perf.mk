@@ -17,7 +17,7 @@ perf_dir = $(OUT)/$(1)/perf/$(2)
 
 .PHONY: flame flame-server stat syscalls offcpu dhat annotate optinfo nagle perf-smoke
 flame: $(call per_unit,flame)
-%-flame: $(OUT)/%/bench-plain $(JS_READY) | deps-perf
+%-flame: $(OUT)/%/bench-uncounted $(JS_READY) | deps-perf
 	@$(call report_to,$(call perf_dir,$*,flame),profiles/perf.sh flame $< $(call perf_dir,$*,flame))
 
 flame-server: $(call per_unit,flame-server)
@@ -25,7 +25,7 @@ flame-server: $(call per_unit,flame-server)
 	@$(call report_to,$(call perf_dir,$*,flame-server),profiles/perf.sh flame-server $< $(call perf_dir,$*,flame-server))
 
 stat: $(call per_unit,stat)
-%-stat: $(OUT)/%/bench-plain | deps-perf
+%-stat: $(OUT)/%/bench-uncounted | deps-perf
 	@$(call report_to,$(call perf_dir,$*,stat),profiles/perf.sh stat $< $(call perf_dir,$*,stat))
 
 syscalls: $(call per_unit,syscalls)
@@ -37,11 +37,11 @@ offcpu: $(call per_unit,offcpu)
 	@$(call report_to,$(call perf_dir,$*,offcpu),profiles/perf.sh offcpu $< $(call perf_dir,$*,offcpu))
 
 dhat: $(call per_unit,dhat)
-%-dhat: $(OUT)/%/bench-plain | deps-perf
+%-dhat: $(OUT)/%/bench-uncounted | deps-perf
 	@$(call report_to,$(call perf_dir,$*,dhat),profiles/dhat.py $< $(call perf_dir,$*,dhat))
 
 annotate: $(call per_unit,annotate)
-%-annotate: $(OUT)/%/bench-plain | deps-perf
+%-annotate: $(OUT)/%/bench-uncounted | deps-perf
 	@SOURCE=$(call unit_source,$*) profiles/perf.sh annotate $< $(call perf_dir,$*,annotate)
 
 # The request path's files, built as the benchmark is, with the report on.
@@ -76,7 +76,7 @@ nagle: $(OUT)/nagle/server $(OUT)/stage$(LAST_STAGE)/server | deps-bench
 # Every tool above once, briefly, each checked for what it must show
 # (profiles/perf-smoke.sh); the perf runs this machine does not allow are
 # reported as skipped, with why.
-perf-smoke: $(OUT)/stage1/bench-plain $(OUT)/stage$(LAST_STAGE)/bench-plain $(OUT)/stage$(LAST_STAGE)/server \
+perf-smoke: $(OUT)/stage1/bench-uncounted $(OUT)/stage$(LAST_STAGE)/bench-uncounted $(OUT)/stage$(LAST_STAGE)/server \
             $(OUT)/nagle/server $(OUT)/stage4/bench-cpu $(CONTENTION_LIB) $(JS_READY) | deps-perf deps-bench
 	@echo "--- the C tools: dhat and optinfo; perf's flame, flame-server, stat, syscalls, offcpu, annotate; nagle"
 	@profiles/perf-smoke.sh $(OUT) $(LAST_STAGE) $(call stage_dir,$(LAST_STAGE))/hi.c
@@ -87,7 +87,7 @@ perf-smoke: $(OUT)/stage1/bench-plain $(OUT)/stage$(LAST_STAGE)/bench-plain $(OU
 perf-allow:
 	@profiles/perf-allow.sh
 
-TEST_EXTRAS += perf-smoke
+SMOKE_RUNS += perf-smoke
 
 # The perf stat reader against what perf prints on machines this is not:
 # an Intel hybrid laptop, AMD, Intel, a VM (profiles/testdata/perf-stat/).
@@ -96,5 +96,5 @@ perfreport-test:
 	@echo "--- perf stat's output, as Intel hybrid, AMD, Intel and a VM print it"
 	@python3 profiles/test_perfreport.py
 
-TEST_EXTRAS += perfreport-test
-TEST_EXTRA_BINARIES += $(OUT)/nagle/server
+SMOKE_RUNS += perfreport-test
+SMOKE_BINARIES += $(OUT)/nagle/server

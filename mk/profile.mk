@@ -76,7 +76,7 @@ profile-server: $(call per_unit,profile-server)
 # binary and the server it starts; gcovr merges the two. Built with
 # absolute paths in a folder of its own, where the .gcda files land.
 cover: $(call per_unit,cover)
-%-cover: $(OUT)/%/server-tsan $(OUT)/%/race $(OUT)/%/race-plain | deps-profile deps-test
+%-cover: $(OUT)/%/server-tsan $(OUT)/%/race $(OUT)/%/race-notsan | deps-profile deps-test
 	@rm -rf $(OUT)/cover/$* && mkdir -p $(OUT)/cover/$*/tmp $(call profile_dir,$*)/cover
 	cd $(OUT)/cover/$* && $(CC) $(CFLAGS_COMMON:-I%=-I$(CURDIR)/%) -O0 --coverage $(call suite_flags,$*) \
 	  -o tests $(addprefix $(CURDIR)/,$(call unit_source,$*) $(TEST_SOURCES) $(HANDLER_SOURCES)) $(LIBS) $(CHECK_LIBS)
@@ -102,5 +102,5 @@ profile-smoke: $(PROFILE_SMOKE_BINARIES) | deps-bench
 	@echo "--- profile smoke run: cpu and mem (stage 1), block (stage 4), mem and server (stage $(LAST_STAGE))"
 	@profiles/profile-smoke.sh $(OUT) $(LAST_STAGE)
 
-TEST_EXTRAS += profile-smoke
-TEST_EXTRA_BINARIES += $(PROFILE_SMOKE_BINARIES)
+SMOKE_RUNS += profile-smoke
+SMOKE_BINARIES += $(PROFILE_SMOKE_BINARIES)

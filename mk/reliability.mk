@@ -48,8 +48,8 @@ fuzz-smoke: $(FUZZ_OUT)/fuzz_hi
 	@$(call fuzz_run,10) >$(FUZZ_OUT)/smoke.log 2>&1 || { tail -n 40 $(FUZZ_OUT)/smoke.log; exit 1; }
 	@grep -E '^Done' $(FUZZ_OUT)/smoke.log
 
-TEST_EXTRAS += fuzz-smoke
-TEST_EXTRA_BINARIES += $(FUZZ_OUT)/fuzz_hi
+SMOKE_RUNS += fuzz-smoke
+SMOKE_BINARIES += $(FUZZ_OUT)/fuzz_hi
 
 # ============================ Sanitizer matrix ================================
 # A leak makes a server exit non-zero (LeakSanitizer: status 1) instead of
@@ -90,7 +90,7 @@ hardened-smoke: | deps-build deps-test
 	@echo "--- every C file as Ubuntu's gcc and clang compile it (FORTIFY_SOURCE=3, stack protection, CET)"
 	@tests/hardened_build.sh $(OUT)/hardened $(CFLAGS_COMMON) $(OPTIMIZE)
 
-TEST_EXTRAS += hardened-smoke
+SMOKE_RUNS += hardened-smoke
 
 # The README's two commands, as a new user on a new Debian (root or sudo
 # needed for debootstrap; it takes about 10 minutes): DISTRO=bookworm or trixie.

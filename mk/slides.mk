@@ -76,7 +76,7 @@ slides-test: $(JS_READY)
 	@slides/build.py --check-readme
 	@tests/slides_test.sh $(OUT)/slides-test/index.html $(OUT)/slides-test $(OUT)/skipped/slides-test.txt
 
-TEST_EXTRAS += slides-test
+SMOKE_RUNS += slides-test
 
 # make reference (for maintainers): every measurement the deck and the
 # README show, taken afresh in one run on an otherwise idle machine, then
@@ -96,7 +96,7 @@ slides-fixture-test: $(JS_READY)
 	@echo "--- slides: the checker fails on a deliberately bad deck"
 	@tests/slides-fixture/selftest.sh $(OUT)/slides-fixture $(OUT)/skipped/slides-fixture-test.txt
 
-TEST_EXTRAS += slides-fixture-test
+SMOKE_RUNS += slides-fixture-test
 
 # Offline, at full speed: with the network cut (a new network namespace,
 # loopback only), the package check, a fresh install of the JavaScript
@@ -128,4 +128,4 @@ offline-smoke: $(JS_READY) $(OUT)/stage1/bench $(OUT)/stage1/server | deps-slide
 	echo "offline: packages checked, JavaScript installed from npm's cache, deck built, a benchmark and" \
 	  "a live server run, in $$(awk -v start=$$start -v end=$$(date +%s.%N) 'BEGIN { printf "%.1f", end - start }') s with no network"
 
-TEST_EXTRAS += offline-smoke
+SMOKE_RUNS += offline-smoke

@@ -116,4 +116,4 @@ title-check:
 	@echo "--- the stages' titles, against stages/stages.txt"
 	@stages/stages.py check
 
-TEST_EXTRAS += title-check
+SMOKE_RUNS += title-check

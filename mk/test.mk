@@ -1,22 +1,22 @@
 # mk/test.mk - make test: every unit's suite and measurement, then the
-# smoke runs the other mk/ files listed in TEST_EXTRAS, then the count.
+# smoke runs the other mk/ files listed in SMOKE_RUNS, then the count.
 # Included last, so that every list is complete when these rules read it.
 
 # The full `make test` adds the smoke runs of the other areas;
 # `make stageN test` stays about stage N.
 TESTED_UNITS := $(or $(SELECTED),$(STAGE_UNITS) challenge-given challenge-solved)
-TESTED_EXTRAS := $(if $(SELECTED),,$(TEST_EXTRAS))
-TESTED_EXTRA_BINARIES := $(if $(SELECTED),,$(TEST_EXTRA_BINARIES))
+TESTED_SMOKE_RUNS := $(if $(SELECTED),,$(SMOKE_RUNS))
+TESTED_SMOKE_BINARIES := $(if $(SELECTED),,$(SMOKE_BINARIES))
 
 # The compiles come first, on every CPU at once: they are independent,
 # and the tests that follow run one at a time.
 .PHONY: test-build
 test-build: $(if $(SELECTED),deps-build deps-test deps-bench,deps)
 	@$(MAKE) --no-print-directory -j$(shell nproc) BUILD_IN_PARALLEL=1 \
-	  $(foreach unit,$(TESTED_UNITS),$(addprefix $(OUT)/$(unit)/,$(TEST_BINARIES))) $(TESTED_EXTRA_BINARIES)
+	  $(foreach unit,$(TESTED_UNITS),$(addprefix $(OUT)/$(unit)/,$(TEST_BUILD_FILES))) $(TESTED_SMOKE_BINARIES)
 
 # The closing count (mk/test-summary.sh), like go test's PASS and ok: the
 # checks of each suite, a pass per lesson and per smoke run, and what
 # could not run here, with why.
-test: test-build $(addsuffix -test,$(TESTED_UNITS)) $(TESTED_EXTRAS)
-	@mk/test-summary.sh $(OUT) "$(TESTED_UNITS)" "$(TESTED_EXTRAS)"
+test: test-build $(addsuffix -test,$(TESTED_UNITS)) $(TESTED_SMOKE_RUNS)
+	@mk/test-summary.sh $(OUT) "$(TESTED_UNITS)" "$(TESTED_SMOKE_RUNS)"

@@ -11,7 +11,7 @@
 ALL_UNITS := $(STAGE_UNITS) work $(CHALLENGE_UNITS)
 
 # The binaries compiled from a unit's hi.c, and the targets that read it.
-UNIT_BINARIES := server server-tsan race race-plain tests bench bench-plain \
+UNIT_BINARIES := server server-tsan race race-notsan tests bench bench-uncounted \
                  bench-cpu bench-heap server-cpu
 unit_built_from_source = $(addprefix $(OUT)/$(1)/,$(UNIT_BINARIES)) $(1)-optinfo \
 	$(foreach cc,$(SANITIZE_COMPILERS),$(OUT)/sanitize/$(cc)-$(1)/tests $(OUT)/sanitize/$(cc)-$(1)/server)
@@ -24,7 +24,7 @@ $(foreach unit,$(ALL_UNITS),$(if $(call unit_before,$(unit)),\
 
 # The sanitizer runs reuse the unit's ThreadSanitizer builds for the race tests.
 $(foreach unit,$(ALL_UNITS),$(foreach cc,$(SANITIZE_COMPILERS),\
-  $(eval sanitize-$(cc)-$(unit): $(addprefix $(OUT)/$(unit)/,server-tsan race race-plain))))
+  $(eval sanitize-$(cc)-$(unit): $(addprefix $(OUT)/$(unit)/,server-tsan race race-notsan))))
 
 # The fuzz target links every stage: out/fuzz/stage3.o from stage 3's hi.c.
 $(foreach n,$(ALL_STAGES),$(eval $(FUZZ_OUT)/stage$(n).o: $(call stage_dir,$(n))/hi.c))

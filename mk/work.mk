@@ -47,7 +47,7 @@ WORK_SMOKE := $(OUT)/work-smoke
 work_smoke_make = CK_RUN_CASE=race $(MAKE) --no-print-directory OUT=$(WORK_SMOKE)/out WORK=$(WORK_SMOKE)/work
 # Its binaries, compiled on every CPU first.
 work_smoke_build = $(work_smoke_make) -j$(shell nproc) BUILD_IN_PARALLEL=1 \
-	$(addprefix $(WORK_SMOKE)/out/work/,$(TEST_BINARIES)) $(WORK_SMOKE)/out/stage2/instr/instr.json
+	$(addprefix $(WORK_SMOKE)/out/work/,$(TEST_BUILD_FILES)) $(WORK_SMOKE)/out/stage2/instr/instr.json
 work-smoke: | deps-build deps-test
 	@echo "--- the workspace: stage 2 copied, checked as stage 3; unchanged it fails, with stage 3's change it passes"
 	@rm -rf $(WORK_SMOKE) && mkdir -p $(WORK_SMOKE)
@@ -67,4 +67,4 @@ work-smoke: | deps-build deps-test
 	@echo "workspace: unchanged copy fails ($$(grep -o 'stage 3 expects no data race' $(WORK_SMOKE)/unchanged.log | head -1));" \
 	  "a changed hi.c is not overwritten; stage 3's change passes"
 
-TEST_EXTRAS += work-smoke
+SMOKE_RUNS += work-smoke

@@ -53,7 +53,7 @@ widest() {
 }
 
 # Neither valgrind nor the compiler needs perf's permissions.
-run dhat profiles/dhat.py "$out/stage1/bench-plain" "$smoke/dhat"
+run dhat profiles/dhat.py "$out/stage1/bench-uncounted" "$smoke/dhat"
 # The frame vector: 20,480 bytes once per call, whichever frame DHAT
 # names for it (pcre2_match_8, or its caller where pcre2 inlines more).
 expect dhat '^ *20[,.]480 B  *1\.0 ' "stage 1 DHAT: the frame vector, 20,480 B once per call"
@@ -64,10 +64,10 @@ expect nagle 'two writes.*p50 [1-9][0-9][0-9]*\.[0-9]* ms' "make nagle: a stall 
 expect nagle 'one write.*p50 [0-4]\.[0-9]* ms' "make nagle: no stall with one write"
 
 # perf, sampling this user's own processes.
-if run stat profiles/perf.sh stat "$out/stage$last/bench-plain" "$smoke/stat"; then
+if run stat profiles/perf.sh stat "$out/stage$last/bench-uncounted" "$smoke/stat"; then
     expect stat 'task-clock .* ns per call' "perf stat"
 fi
-if run flame profiles/perf.sh flame "$out/stage1/bench-plain" "$smoke/flame"; then
+if run flame profiles/perf.sh flame "$out/stage1/bench-uncounted" "$smoke/flame"; then
     widest flame pcre2_compile "stage 1's flame graph: pcre2_compile is not the widest frame under hi_handle"
 fi
 if run flame-server profiles/perf.sh flame-server "$out/stage$last/server" "$smoke/flame-server"; then
@@ -81,7 +81,7 @@ if run flame-server profiles/perf.sh flame-server "$out/stage$last/server" "$smo
             "stage $last's server flame graph, user space only: the handler under handle_request"
     fi
 fi
-if run annotate env SOURCE="$last_source" profiles/perf.sh annotate "$out/stage$last/bench-plain" "$smoke/annotate"; then
+if run annotate env SOURCE="$last_source" profiles/perf.sh annotate "$out/stage$last/bench-uncounted" "$smoke/annotate"; then
     expect annotate 'hottest function of our own code: ' "perf annotate"
 fi
 # perf, reading tracepoints (strace stands in for perf trace).

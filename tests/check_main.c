@@ -11,7 +11,7 @@
  *   HI_SERVER       this stage's server binary
  *   HI_SERVER_TSAN  the same server built with -fsanitize=thread
  *   HI_RACE         tests/race.c for this stage, built with -fsanitize=thread
- *   HI_RACE_PLAIN   tests/race.c for this stage, built without it
+ *   HI_RACE_NOTSAN   tests/race.c for this stage, built without it
  * and for Check itself (CK_ENV): CK_VERBOSITY=verbose lists every test;
  * CK_RUN_CASE=robust runs one test case (handler, live, process, robust,
  * race).

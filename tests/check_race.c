@@ -6,7 +6,7 @@
  * must report it, and nothing else. Race-free stages must be silent, and
  * hand out every visitor number exactly once: under ThreadSanitizer
  * (tests/race.c, $HI_RACE), through the live server built with it
- * ($HI_SERVER_TSAN), and at full speed without it ($HI_RACE_PLAIN).
+ * ($HI_SERVER_TSAN), and at full speed without it ($HI_RACE_NOTSAN).
  */
 #include <signal.h>
 #include <stdio.h>
@@ -196,7 +196,7 @@ START_TEST(test_race_free_at_full_speed)
 {
     static char *const arguments[] = { "race", "--until-wrong", "1", NULL };
     char *output = NULL;
-    int status = run_program_with(required_environment("HI_RACE_PLAIN"), arguments, 60, &output);
+    int status = run_program_with(required_environment("HI_RACE_NOTSAN"), arguments, 60, &output);
 
     ck_assert_msg(status == 0, "race --until-wrong 1: expected every round right, exit %d:\n%s",
                   status, excerpt(output));

@@ -12,7 +12,7 @@ set -uo pipefail
 
 name=${1:?usage: race.sh NAME RACE RACE-PLAIN}
 race=${2:?race binary}
-race_plain=${3:?race-plain binary}
+race_notsan=${3:?race-notsan binary}
 
 # ThreadSanitizer maps its shadow memory at fixed addresses, and gcc's
 # runtime dies at start, at random, on kernels that randomise mmap more
@@ -55,7 +55,7 @@ case $status in
 0)  echo "PASS: no data race in $name" ;;
 66) echo "FAIL: $name: ThreadSanitizer reported a data race (exit status 66)"
     echo "--- the harm it does: the same test built without ThreadSanitizer, repeated for up to 20 s"
-    "$race_plain" --until-wrong 20 || true
+    "$race_notsan" --until-wrong 20 || true
     exit 1 ;;
 1)  echo "FAIL: $name: visitor numbers were wrong (exit status 1)"; exit 1 ;;
 *)  echo "FAIL: $name: the race test could not run (exit status $status)"; exit 1 ;;
