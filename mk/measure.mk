@@ -127,31 +127,10 @@ optcmp: $(call per_unit,optcmp)
 	@bench/instr.py totals "$(DEFAULT_OPTIMIZE)=out/$*/instr" "$(OPTIMIZE)=$(OUT)/$*/instr"
 	@bench/benchtool.py benchcmp $(OUT)/$*/optcmp "$(DEFAULT_OPTIMIZE)=out/$*/bench" "$(OPTIMIZE)=$(OUT)/$*/bench"
 
-# UNIT-pgo: gcc's profile-guided optimization. The benchmarks run once on
-# an instrumented build (-fprofile-generate), for a fixed number of calls
-# so that the same profile, and so the same build, comes out of every
-# run; then every file is compiled
-# again with what they recorded (-fprofile-use), to the same object paths,
-# which is how gcc finds each file's profile; then the same comparison.
-PGO_SOURCES = $(call unit_source,$(1)) $(BENCH_SOURCES)
+# UNIT-pgo: gcc's profile-guided optimization, trained on the
+# benchmarks, against the usual build (mk/pgo.sh says how).
 pgo: $(call per_unit,pgo)
 %-pgo: $(OUT)/%/bench $(OUT)/%/instr/instr.json | deps-bench
-	@pgo=$(OUT)/$*/pgo; rm -rf $$pgo && mkdir -p $$pgo/obj $$pgo/data $$pgo/instr; \
-	compile() { for source in "$$@"; do \
-	    $(CC) $(CFLAGS_COMMON) $(OPTIMIZE) $(call bench_name,$*) $$flags -fprofile-dir=$(CURDIR)/$$pgo/data \
-	      -c $$source -o $$pgo/obj/$$(basename $$source .c).o || exit 1; done; }; \
-	objects="$(foreach source,$(call PGO_SOURCES,$*),$$pgo/obj/$(notdir $(source:.c=.o)))"; \
-	echo "pgo: compiling with -fprofile-generate"; \
-	flags=-fprofile-generate; compile $(call PGO_SOURCES,$*) bench/alloc_count_none.c; \
-	$(CC) -fprofile-generate -o $$pgo/bench-train $$objects $$pgo/obj/alloc_count_none.o $(LIBS) || exit 1; \
-	echo "pgo: training: every benchmark, 20000 calls each (a count, not a time: the same profile every run)"; \
-	BENCH=. BENCHTIME=20000x COUNT=1 $$pgo/bench-train >$$pgo/training.txt || { cat $$pgo/training.txt; exit 1; }; \
-	echo "pgo: compiling again with -fprofile-use"; \
-	flags="-fprofile-use -fprofile-partial-training -Wno-missing-profile"; \
-	compile $(call PGO_SOURCES,$*) bench/alloc_count_none.c bench/alloc_count.c; \
-	$(CC) -o $$pgo/bench $$objects $$pgo/obj/alloc_count.o $(LIBS) && \
-	$(CC) -o $$pgo/bench-uncounted $$objects $$pgo/obj/alloc_count_none.o $(LIBS) || exit 1; \
-	bench/instr.py run $$pgo/bench-uncounted $$pgo/instr >$$pgo/instr/instr.txt || { cat $$pgo/instr/instr.txt; exit 1; }; \
-	echo "=== $(call unit_name,$*): $(OPTIMIZE) (old) against $(OPTIMIZE) with PGO (new)"; \
-	bench/instr.py totals "$(OPTIMIZE)=$(OUT)/$*/instr" "$(OPTIMIZE) with PGO=$$pgo/instr" | tee $$pgo/report.txt; \
-	bench/benchtool.py benchcmp $$pgo/benchcmp "$(OPTIMIZE)=$(OUT)/$*/bench" "$(OPTIMIZE) with PGO=$$pgo/bench"
+	@CC="$(CC)" CFLAGS="$(CFLAGS_COMMON) $(OPTIMIZE)" LIBS="$(LIBS)" \
+	  OLD_LABEL="$(OPTIMIZE)" OLD_BENCH=$(OUT)/$*/bench OLD_INSTR=$(OUT)/$*/instr \
+	  mk/pgo.sh $(OUT)/$*/pgo "$(call unit_name,$*)" $(call unit_source,$*) $(BENCH_SOURCES)

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# pgo.sh OUTDIR LABEL SOURCE... - gcc's profile-guided optimization of the
+# benchmarks, against the usual build (make stageN pgo).
+#
+#   1. compile every file with -fprofile-generate and run every benchmark
+#      for a fixed number of calls (a count, not a time: the same profile,
+#      so the same build, from every run);
+#   2. compile every file again with -fprofile-use, to the same object
+#      paths, which is how gcc finds each file's profile;
+#   3. count the new build's instructions and time it against the old one.
+#
+# The environment gives the compiler and its flags as the Makefile has
+# them: CC, CFLAGS, LIBS (each a list of words, none quoted); OLD_BENCH and OLD_INSTR are
+# the usual build's benchmark binary and instruction count directory, and
+# OLD_LABEL its name (its optimization flags, -O2).
+set -euo pipefail
+
+outdir=${1:?usage: pgo.sh OUTDIR LABEL SOURCE...}
+label=${2:?label}
+shift 2
+sources=("$@")
+read -ra cflags <<<"${CFLAGS:?}"
+cflags+=("-DSTAGE_NAME=\"$label\"")   # what the benchmark lines call it
+read -ra libs <<<"${LIBS:?}"
+rm -rf "$outdir" && mkdir -p "$outdir/obj" "$outdir/data" "$outdir/instr"
+data=$(cd "$outdir/data" && pwd)
+
+# object SOURCE: where SOURCE's object file goes.
+object() { echo "$outdir/obj/$(basename "$1" .c).o"; }
+
+# compile FLAGS SOURCE...: each source to its object, with FLAGS added.
+compile() {
+    local flags=$1 source
+    shift
+    for source in "$@"; do
+        # shellcheck disable=SC2086  # FLAGS is a list of words
+        $CC "${cflags[@]}" $flags -fprofile-dir="$data" -c "$source" -o "$(object "$source")"
+    done
+}
+
+objects=()
+for source in "${sources[@]}"; do objects+=("$(object "$source")"); done
+
+echo "pgo: compiling with -fprofile-generate"
+compile -fprofile-generate "${sources[@]}" bench/alloc_count_none.c
+$CC -fprofile-generate -o "$outdir/bench-train" "${objects[@]}" "$(object bench/alloc_count_none.c)" "${libs[@]}"
+
+echo "pgo: training: every benchmark, 20000 calls each (a count, not a time: the same profile every run)"
+BENCH=. BENCHTIME=20000x COUNT=1 "$outdir/bench-train" >"$outdir/training.txt" \
+    || { cat "$outdir/training.txt"; exit 1; }
+
+echo "pgo: compiling again with -fprofile-use"
+compile "-fprofile-use -fprofile-partial-training -Wno-missing-profile" \
+    "${sources[@]}" bench/alloc_count_none.c bench/alloc_count.c
+$CC -o "$outdir/bench" "${objects[@]}" "$(object bench/alloc_count.c)" "${libs[@]}"
+$CC -o "$outdir/bench-uncounted" "${objects[@]}" "$(object bench/alloc_count_none.c)" "${libs[@]}"
+bench/instr.py run "$outdir/bench-uncounted" "$outdir/instr" >"$outdir/instr/instr.txt" \
+    || { cat "$outdir/instr/instr.txt"; exit 1; }
+
+old=${OLD_LABEL:?} new="$OLD_LABEL with PGO"
+echo "=== $label: $old (old) against $new (new)"
+bench/instr.py totals "$old=${OLD_INSTR:?}" "$new=$outdir/instr" | tee "$outdir/report.txt"
+bench/benchtool.py benchcmp "$outdir/benchcmp" "$old=${OLD_BENCH:?}" "$new=$outdir/bench"
