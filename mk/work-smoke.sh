@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# work-smoke.sh DIR "BINARIES" - the workspace flow, as an attendee types
+# it, in a workspace and out/ of its own under DIR (make work-smoke, part
+# of make test):
+#
+#   1. make work FROM=2 says what it checks the copy as (stage 3);
+#   2. the unchanged copy fails stage 3's race checks, with a message
+#      that names the expectation that broke;
+#   3. make work FROM=2 again refuses to overwrite a changed hi.c;
+#   4. with stage 3's change applied, make work test passes.
+#
+# Only the race test case runs (CK_RUN_CASE=race): it is what stage 3
+# changes. BINARIES are the workspace's files to compile first, on every
+# CPU at once. MAKE is the make to run (the Makefile passes its own).
+set -euo pipefail
+
+dir=${1:?usage: work-smoke.sh DIR "BINARIES"}
+read -ra binaries <<<"${2:?binaries}"
+make=${MAKE:-make}
+STAGES_FILE=stages/stages.txt
+. stages/stages.sh
+stage3=stages/$(stage_folder 3)/hi.c
+
+# in_workspace ARGS...: make ARGS, on the smoke run's own workspace and out/.
+in_workspace() {
+    CK_RUN_CASE=race "$make" --no-print-directory OUT="$dir/out" WORK="$dir/work" "$@"
+}
+# build: the workspace's binaries and stage 2's instruction count, in parallel.
+build() {
+    in_workspace -j"$(nproc)" BUILD_IN_PARALLEL=1 "${binaries[@]/#/$dir/out/work/}" \
+        "$dir/out/stage2/instr/instr.json" >"$dir/build.log" 2>&1 || { cat "$dir/build.log"; exit 1; }
+}
+# fail LOG MESSAGE: shows what make printed, then why that is wrong.
+fail() { cat "$1"; echo "FAIL: $2"; exit 1; }
+
+rm -rf "$dir" && mkdir -p "$dir"
+in_workspace work FROM=2 >"$dir/new.log" 2>&1 || fail "$dir/new.log" "make work FROM=2 failed"
+grep -q 'checks it as stage 3' "$dir/new.log" || fail "$dir/new.log" "make work did not say what it checks"
+
+build
+! in_workspace work test >"$dir/unchanged.log" 2>&1 \
+    || fail "$dir/unchanged.log" "an unchanged copy of stage 2 passed stage 3's checks"
+broke=$(grep -o 'stage 3 expects no data race' "$dir/unchanged.log" | head -1) \
+    || fail "$dir/unchanged.log" "the failure does not say which expectation broke"
+
+cp "$stage3" "$dir/work/hi.c"
+! in_workspace work FROM=2 >"$dir/refused.log" 2>&1 \
+    || fail "$dir/refused.log" "make work overwrote a changed hi.c"
+
+build
+in_workspace work test >"$dir/solved.log" 2>&1 \
+    || fail "$dir/solved.log" "stage 3's change, applied in the workspace, did not pass"
+echo "workspace: unchanged copy fails ($broke); a changed hi.c is not overwritten; stage 3's change passes"
