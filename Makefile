@@ -56,7 +56,10 @@ WORK ?= work
 export BENCH BENCHTIME COUNT
 
 include mk/stages.mk
+include mk/deps.mk
 include mk/build.mk
+include mk/run.mk
+include mk/js.mk
 include mk/measure.mk
 include mk/profile.mk
 include mk/reliability.mk

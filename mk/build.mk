@@ -1,11 +1,14 @@
-# mk/build.mk - compiling a unit (a stage, or the workspace), and the
-# targets that build, run, test and race it.
+# mk/build.mk - compiling a unit (a stage, the workspace, the challenge):
+# its server, its suite and its race demo. Running them is mk/run.mk's.
 #
 # Every binary of a unit is made by a pattern rule below, out/%/NAME with
 # % the unit (stage3, work). When one fails, make names the line of its
 # rule here: the comment above that rule says what it builds and why.
 
 UNIT_FILES += server server-tsan race race-notsan tests
+# The binaries make test compiles first for each unit (mk/test.mk); the
+# other mk/ files add theirs.
+TEST_BUILD_FILES := server server-tsan race race-notsan tests
 
 # out/ for the default flags; other OPTIMIZE values get a folder of their
 # own, so that trying -O3 never throws the usual builds away.
@@ -66,16 +69,6 @@ suite_env = HI_SKIPPED=$(OUT)/skipped/$(1)-race.txt \
 suite_flags = -DSTAGE=$(call unit_stage,$(1)) -DSUITE_NAME='"$(call unit_name,$(1))"' \
               -DSTAGE_RACE_FREE=$(if $(filter race-free,$(call unit_expects,$(1))),1,0)
 
-# ============================ Debian packages =================================
-
-# deps-GROUP installs what a group of targets needs (mk/deps.sh lists them).
-DEPS_GROUPS := build test bench profile perf fuzz slides
-.PHONY: deps $(addprefix deps-,$(DEPS_GROUPS))
-$(addprefix deps-,$(DEPS_GROUPS)):
-	@OUT=$(OUT) mk/deps.sh $(@:deps-%=%)
-deps:
-	@OUT=$(OUT) mk/deps.sh $(DEPS_GROUPS)
-
 # ============================ A unit's binaries ===============================
 
 # Each binary's own hi.c is a prerequisite too, added per unit by
@@ -109,49 +102,3 @@ $(OUT)/%/tests: $(TEST_SOURCES) $(HANDLER_SOURCES) $(HEADERS) | deps-build deps-
 	@mkdir -p $(@D)
 	$(call say,CC,$@)
 	$(Q)$(CC) $(CFLAGS_COMMON) $(OPTIMIZE) $(call suite_flags,$*) -o $@ $(filter %.c,$^) $(LIBS) $(CHECK_LIBS)
-
-# ============================ Build, run, test, race ==========================
-
-.PHONY: build run suite test race diff clean
-build: $(foreach unit,$(or $(SELECTED),$(STAGE_UNITS)),$(OUT)/$(unit)/server)
-
-run: $(call per_unit,run)
-%-run: $(OUT)/%/server
-	@HOST=$(HOST) PORT=$(PORT) $(OUT)/$*/server
-
-# UNIT-suite runs the shared suite; UNIT-test adds the unit's lesson,
-# measured (mk/measure.mk). CK_RUN_CASE=race runs one test case of it.
-suite: $(call per_unit,suite)
-%-suite: $(OUT)/%/tests $(OUT)/%/server $(OUT)/%/server-tsan $(OUT)/%/race $(OUT)/%/race-notsan
-	@echo "=== $(call unit_name,$*): $(call unit_source,$*) ==="
-	@mkdir -p $(OUT)/$*/tmp $(OUT)/skipped && rm -f $(OUT)/skipped/$*-race.txt
-	@$(call suite_env,$*,$(OUT)/$*/server,$(OUT)/$*/tmp) $(OUT)/$*/tests | tee $(OUT)/$*/checks.txt
-
-%-test: %-suite %-lesson ;
-
-# The binaries make test compiles first for each unit (mk/test.mk); the
-# other mk/ files add theirs.
-TEST_BUILD_FILES := server server-tsan race race-notsan tests
-
-# make stageN race: ThreadSanitizer's verdict, like go test -race; where it
-# finds a race, the harm that race does in a build without it (tests/race.c).
-race: $(call per_unit,race)
-%-race: $(OUT)/%/race $(OUT)/%/race-notsan
-	@tests/race.sh "$(call unit_name,$*)" $(OUT)/$*/race $(OUT)/$*/race-notsan 2>&1 | tee $(OUT)/$*/race.txt
-
-# diff N=3 (or make stage3 diff): the lesson of stage N, as a diff. The
-# workspace's (make work diff) is in mk/work.mk.
-DIFF_STAGE := $(or $(N),$(patsubst stage%,%,$(firstword $(SELECTED))))
-diff: $(if $(filter challenge,$(SELECTED)),challenge-diff,$(if $(filter work,$(SELECTED)),work-diff,diff-of-stage))
-.PHONY: diff-of-stage
-diff-of-stage:
-	@$(if $(call stage_before,$(DIFF_STAGE)),:,echo "usage: make diff N=2..$(LAST_STAGE) (or make stage3 diff): what stage N changed" >&2; exit 2)
-	@diff -u $(call stage_dir,$(call stage_before,$(DIFF_STAGE)))/hi.c $(call stage_dir,$(DIFF_STAGE))/hi.c || true
-# make stage3-diff, by its own name like the other per-stage targets.
-$(addsuffix -diff,$(STAGE_UNITS)): stage%-diff:
-	@$(MAKE) --no-print-directory diff N=$*
-
-# --one-file-system: a fresh-check's root under out/ may still have the
-# host's /dev and /proc mounted in it, if that check was killed.
-clean:
-	rm -rf --one-file-system out
