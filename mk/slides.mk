@@ -92,28 +92,9 @@ SMOKE_RUNS += slides-fixture-test
 # Needs the right to make a namespace: root, or else a user namespace in
 # which this user is root (unshare -rn); where neither is allowed, this
 # says so and counts as skipped.
-OFFLINE_OUT := $(OUT)/offline
 .PHONY: offline-smoke
 offline-smoke: $(JS_READY) $(OUT)/stage1/bench $(OUT)/stage1/server | deps-slides deps-bench
 	@echo "--- offline: the network cut, loopback only"
-	@rm -rf $(OFFLINE_OUT) $(OUT)/skipped/offline-smoke.txt && mkdir -p $(OFFLINE_OUT)/js
-	@if unshare -n true 2>/dev/null; then netns="unshare -n"; \
-	elif unshare -rn true 2>/dev/null; then netns="unshare -rn"; \
-	else netns=; fi; \
-	if [ -z "$$netns" ] || ! command -v ip >/dev/null; then \
-	  mkdir -p $(OUT)/skipped; echo "offline-smoke: cannot make a network namespace here (unshare -n needs root or user namespaces$(if $(IN_CONTAINER),; start the container with --security-opt seccomp=unconfined))" \
-	    >$(OUT)/skipped/offline-smoke.txt; echo "offline: SKIPPED: $$(cat $(OUT)/skipped/offline-smoke.txt)"; exit 0; fi; \
-	cp js/package.json js/package-lock.json $(OFFLINE_OUT)/js/; \
-	start=$$(date +%s.%N); \
-	$$netns sh -c 'ip link set lo up && \
-	  if ip -o link show up | grep -v " lo:"; then echo "the network is not cut: links up besides lo" >&2; exit 1; fi && \
-	  OUT=$(OUT) mk/deps.sh $(DEPS_GROUPS) && \
-	  (cd $(OFFLINE_OUT)/js && npm ci --offline --no-audit --no-fund --no-update-notifier >npm.log 2>&1) && \
-	  OUT=$(OUT) REFERENCE_ONLY=1 slides/build.py $(OFFLINE_OUT)/slides >/dev/null && \
-	  BENCH="^BenchmarkHi$$" BENCHTIME=100x $(OUT)/stage1/bench >/dev/null && \
-	  DURATION=1s bench/load.sh $(OUT)/stage1/server | tail -n 1' >$(OFFLINE_OUT)/log.txt 2>&1 \
-	  || { cat $(OFFLINE_OUT)/log.txt $(OFFLINE_OUT)/js/npm.log 2>/dev/null; echo "FAIL: something needed the network"; exit 1; }; \
-	echo "offline: packages checked, JavaScript installed from npm's cache, deck built, a benchmark and" \
-	  "a live server run, in $$(awk -v start=$$start -v end=$$(date +%s.%N) 'BEGIN { printf "%.1f", end - start }') s with no network"
+	@mk/offline-smoke.sh $(OUT) "$(DEPS_GROUPS)"
 
 SMOKE_RUNS += offline-smoke
