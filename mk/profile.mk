@@ -78,9 +78,11 @@ profile-server: $(call per_unit,profile-server)
 cover: $(call per_unit,cover)
 %-cover: $(OUT)/%/server-tsan $(OUT)/%/race $(OUT)/%/race-notsan | deps-profile deps-test
 	@rm -rf $(OUT)/cover/$* && mkdir -p $(OUT)/cover/$*/tmp $(call profile_dir,$*)/cover
-	cd $(OUT)/cover/$* && $(CC) $(CFLAGS_COMMON:-I%=-I$(CURDIR)/%) -O0 --coverage $(call suite_flags,$*) \
+	$(call say,CC,$(OUT)/cover/$*/tests)
+	$(Q)cd $(OUT)/cover/$* && $(CC) $(CFLAGS_COMMON:-I%=-I$(CURDIR)/%) -O0 --coverage $(call suite_flags,$*) \
 	  -o tests $(addprefix $(CURDIR)/,$(call unit_source,$*) $(TEST_SOURCES) $(HANDLER_SOURCES)) $(LIBS) $(CHECK_LIBS)
-	cd $(OUT)/cover/$* && $(CC) $(CFLAGS_COMMON:-I%=-I$(CURDIR)/%) -O0 --coverage -o server \
+	$(call say,CC,$(OUT)/cover/$*/server)
+	$(Q)cd $(OUT)/cover/$* && $(CC) $(CFLAGS_COMMON:-I%=-I$(CURDIR)/%) -O0 --coverage -o server \
 	  $(addprefix $(CURDIR)/,$(call unit_source,$*) $(SERVER_SOURCES)) $(LIBS)
 	@$(call suite_env,$*,$(OUT)/cover/$*/server,$(OUT)/cover/$*/tmp) $(OUT)/cover/$*/tests \
 	  | tail -n 1 | tee $(OUT)/cover/$*/checks.txt
