@@ -70,6 +70,26 @@ one_request() {
     get_hi "$port" >/dev/null
 }
 
+# wait_attached PID EACH-THREAD: returns once perf (PID) has opened no
+# more files for half a second, holding at least one per thread of the
+# server when EACH-THREAD is 1 (perf ... -p), or after 20 s. A fixed pause is not enough: on a busy machine attaching to 64
+# threads took longer than a second, and the first requests went uncounted.
+wait_attached() {
+    local perf=$1 threads=1 opened last=-1 steady=0 tries=0
+    [ "$2" != 1 ] || threads=$(ls "/proc/$server_pid/task" | wc -l)
+    while [ $tries -lt 200 ] && kill -0 "$perf" 2>/dev/null; do
+        opened=$(ls "/proc/$perf/fd" 2>/dev/null | wc -l)
+        if [ "$opened" -ge "$threads" ] && [ "$opened" = "$last" ]; then
+            steady=$((steady + 1))
+            [ $steady -lt 5 ] || return 0
+        else
+            steady=0
+        fi
+        last=$opened tries=$((tries + 1))
+        sleep 0.1
+    done
+}
+
 # record_while_loaded COMMAND...: COMMAND runs in the background while wrk
 # loads the server, and gets SIGINT (perf's signal to stop and write) after.
 record_while_loaded() {
@@ -77,7 +97,9 @@ record_while_loaded() {
     local recorder=$!
     # perf attaches to each of the server's 64 threads before it traces
     # any: a load that started sooner would be counted in part.
-    sleep "${ATTACH_SECONDS:-1}"
+    local per_thread=0
+    case " $* " in *" -p "*) per_thread=1 ;; esac
+    wait_attached "$recorder" $per_thread
     requests=$(load) || true
     kill -INT "$recorder" 2>/dev/null || true
     wait "$recorder" || true
