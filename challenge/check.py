@@ -217,7 +217,8 @@ HINTS = {
     ],
     "locks": [
         "Which tool: make challenge blockprofile (mutex contention under"
-        " BenchmarkHiParallel), and make challenge instr for the lock calls per request.",
+        " BenchmarkHiParallel); make challenge instr lists every function the request"
+        " path runs, locks included.",
         "Where: the contention profile names the function that takes the lock, and"
         " what that lock protects.",
         "What: stage 3 counted visitors without a lock. Does anything that lock"
