@@ -28,10 +28,15 @@ LIBS := -lcivetweb -lpcre2-8 -pthread
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lrt -lm)
 
 # One line per binary, "  CC      out/stage1/server", as the kernel's and
-# git's builds print them; V=1 shows every command in full. A compile that
-# fails prints the compiler's own error either way.
+# git's builds print them; V=1 shows every command in full, and make
+# test's first step (QUIET_BUILD=1, mk/test.mk) none, as go test prints
+# no build lines. A compile that fails prints the compiler's own error
+# either way.
 ifeq ($(V),1)
 Q :=
+say =
+else ifeq ($(QUIET_BUILD),1)
+Q := @
 say =
 else
 Q := @

@@ -9,11 +9,15 @@ TESTED_SMOKE_RUNS := $(if $(SELECTED),,$(SMOKE_RUNS))
 TESTED_SMOKE_BINARIES := $(if $(SELECTED),,$(SMOKE_BINARIES))
 
 # The compiles come first, on every CPU at once: they are independent,
-# and the tests that follow run one at a time.
+# and the tests that follow run one at a time. One line says so, not one
+# per file (V=1: every command).
+TEST_BUILD_TARGETS = $(foreach unit,$(TESTED_UNITS),$(addprefix $(OUT)/$(unit)/,$(TEST_BUILD_FILES))) \
+	$(TESTED_SMOKE_BINARIES)
 .PHONY: test-build
 test-build: $(if $(SELECTED),deps-build deps-test deps-bench,deps)
-	@$(MAKE) --no-print-directory -j$(shell nproc) BUILD_IN_PARALLEL=1 \
-	  $(foreach unit,$(TESTED_UNITS),$(addprefix $(OUT)/$(unit)/,$(TEST_BUILD_FILES))) $(TESTED_SMOKE_BINARIES)
+	@$(MAKE) --no-print-directory -j$(shell nproc) BUILD_IN_PARALLEL=1 QUIET_BUILD=$(if $(filter 1,$(V)),,1) \
+	  $(TEST_BUILD_TARGETS)
+	@echo "build: $(words $(TEST_BUILD_TARGETS)) binaries up to date (V=1 shows each compile)"
 
 # The closing count (mk/test-summary.sh), like go test's PASS and ok: the
 # checks of each suite, a pass per lesson and per smoke run, and what
