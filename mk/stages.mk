@@ -29,10 +29,8 @@ stage_title = $(shell stages/stages.sh title $(1))
 stage_dir = stages/$(call stage_folder,$(1))
 
 # stage_before N and stage_after N: its neighbours in the list, or nothing.
-BEFORE_TABLE := $(join $(ALL_STAGES),$(addprefix :,- $(ALL_STAGES)))
-AFTER_TABLE := $(join $(ALL_STAGES),$(addprefix :,$(wordlist 2,999,$(ALL_STAGES)) -))
-stage_before = $(filter-out -,$(patsubst $(1):%,%,$(filter $(1):%,$(BEFORE_TABLE))))
-stage_after = $(filter-out -,$(patsubst $(1):%,%,$(filter $(1):%,$(AFTER_TABLE))))
+stage_before = $(shell stages/stages.sh before $(1))
+stage_after = $(shell stages/stages.sh after $(1))
 
 # ============================ Units ===========================================
 

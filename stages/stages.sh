@@ -4,6 +4,8 @@
 # Sourced by mk/work.sh for its functions; run by mk/stages.mk as
 #   stages.sh table        one word per stage: number:folder:expects:instructions
 #   stages.sh title N      stage N's title
+#   stages.sh before N     the stage before N (nothing for the first)
+#   stages.sh after N      the stage after N (nothing for the last)
 # Python has the other reader, stages/stages.py; nothing else parses the file.
 
 STAGES_FILE=${STAGES_FILE:-$(dirname "$0")/stages.txt}
@@ -19,15 +21,19 @@ stage_field() { stage_rows | awk -v n="$1" -v column="$2" '$1 == n { print $colu
 stage_folder() { stage_field "$1" 2; }
 stage_title() { stage_rows | awk -v n="$1" '$1 == n { $1 = $2 = $3 = $4 = ""; sub(/^ +/, ""); print }'; }
 
-# stage_list: the numbers, on one line. next_stage N: the one after N.
+# stage_list: the numbers, on one line. next_stage N and previous_stage N:
+# the one after N and the one before it, or nothing.
 stage_list() { stage_rows | awk '{ printf "%s%s", sep, $1; sep = " " }'; }
 next_stage() { stage_rows | awk -v n="$1" 'found { print $1; exit } $1 == n { found = 1 }'; }
+previous_stage() { stage_rows | awk -v n="$1" '$1 == n { print before; exit } { before = $1 }'; }
 
 case ${0##*/} in
 stages.sh)
     case ${1:-} in
     table) stage_rows | awk '{ print $1 ":" $2 ":" $3 ":" $4 }' ;;
     title) stage_title "${2:?usage: stages.sh title N}" ;;
-    *) echo "usage: stages.sh table | title N" >&2; exit 2 ;;
+    before) previous_stage "${2:?usage: stages.sh before N}" ;;
+    after) next_stage "${2:?usage: stages.sh after N}" ;;
+    *) echo "usage: stages.sh table | title N | before N | after N" >&2; exit 2 ;;
     esac ;;
 esac
