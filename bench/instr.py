@@ -281,7 +281,8 @@ def totals(specs):
 # ============================ lesson =========================================
 
 # Functions that take a lock: a lock-free stage must run none of them.
-LOCKING = re.compile(r"mutex_(timed|clock)?lock|spin_lock|rwlock_(rd|wr)lock|mutex_unlock")
+LOCKING = re.compile(r"mutex_(timed|clock|try)?lock|spin_(try)?lock|rwlock_(timed|try)?(rd|wr)lock"
+                     r"|mutex_unlock")
 
 
 def lesson_failures(stage, before, after, label="stage", before_label="the stage before"):

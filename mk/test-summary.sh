@@ -7,7 +7,8 @@
 # (Check's "100%: Checks: N, Failures: F, Errors: E"), one pass per lesson
 # and per smoke run, and what could not run here: a smoke run that left
 # OUT/skipped/EXTRA.txt, or a suite whose race tests left
-# OUT/skipped/UNIT-race.txt (both say why, in one line). Prints
+# OUT/skipped/UNIT-race.txt, or a challenge measurement that left
+# OUT/skipped/UNIT-problems.txt (each says why, in one line). Prints
 #   make test: 918 checks in 8 suites, each with its lesson or problems measured, 16 smoke runs
 #   test: 709 passed, 0 failed[, N skipped]
 # and exits 1 when a check failed.
@@ -32,7 +33,9 @@ for extra in "${extras[@]}"; do
     [ ! -e "$out/skipped/$extra.txt" ] || skipped_extras+=("$out/skipped/$extra.txt")
 done
 for unit in "${units[@]}"; do
-    [ ! -e "$out/skipped/$unit-race.txt" ] || skipped_races+=("$out/skipped/$unit-race.txt")
+    for kind in race problems; do
+        [ ! -e "$out/skipped/$unit-$kind.txt" ] || skipped_races+=("$out/skipped/$unit-$kind.txt")
+    done
 done
 skipped=$(( ${#skipped_extras[@]} + ${#skipped_races[@]} ))
 
