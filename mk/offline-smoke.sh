@@ -34,7 +34,7 @@ cp js/package.json js/package-lock.json "$dir/js/"
 start=$(date +%s.%N)
 # shellcheck disable=SC2016  # expanded by the inner shell, with its exports
 OUT=$out DIR=$dir GROUPS_NEEDED=$groups "${netns[@]}" bash -c '
-    set -e
+    set -eo pipefail
     ip link set lo up
     if ip -o link show up | grep -v " lo:"; then echo "the network is not cut: links up besides lo" >&2; exit 1; fi
     mk/deps.sh $GROUPS_NEEDED

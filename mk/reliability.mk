@@ -59,7 +59,7 @@ SANITIZE_FLAGS := -O1 -fsanitize=address,undefined -fno-sanitize-recover=all
 SANITIZE_COMPILERS := gcc clang
 # A run is named COMPILER-UNIT: gcc-stage3, clang-work.
 sanitize_cc = $(firstword $(subst -, ,$(1)))
-sanitize_unit = $(word 2,$(subst -, ,$(1)))
+sanitize_unit = $(patsubst $(call sanitize_cc,$(1))-%,%,$(1))
 
 # out/sanitize/COMPILER-UNIT/{tests,server}
 # (mk/units.mk adds the unit's hi.c, and to sanitize-COMPILER-UNIT the

@@ -29,8 +29,8 @@ stage_title = $(shell stages/stages.sh title $(1))
 stage_dir = stages/$(call stage_folder,$(1))
 
 # stage_before N and stage_after N: its neighbours in the list, or nothing.
-stage_before = $(shell stages/stages.sh before $(1))
-stage_after = $(shell stages/stages.sh after $(1))
+stage_before = $(if $(1),$(shell stages/stages.sh before $(1)))
+stage_after = $(if $(1),$(shell stages/stages.sh after $(1)))
 
 # ============================ Units ===========================================
 

@@ -1,16 +1,16 @@
 #!/usr/bin/env bash
-# race.sh NAME RACE RACE-PLAIN - make stageN race: like go test -race.
+# race.sh NAME RACE RACE-NOTSAN - make stageN race: like go test -race.
 #
 # Runs RACE (tests/race.c under ThreadSanitizer: 4 threads call the
 # handler at once) and gives its verdict for NAME (stage1, or the
-# workspace). Where it reports a data race, RACE-PLAIN, the same test
+# workspace). Where it reports a data race, RACE-NOTSAN, the same test
 # without ThreadSanitizer, shows the harm the race does, for up to 20 s.
 # Exit status: 0 without a race, 1 with one, or when the test could not
 # run, 3 when ThreadSanitizer cannot start here (said so, in a SKIPPED
 # line): a runtime that died is never read as a race.
 set -uo pipefail
 
-name=${1:?usage: race.sh NAME RACE RACE-PLAIN}
+name=${1:?usage: race.sh NAME RACE RACE-NOTSAN}
 race=${2:?race binary}
 race_notsan=${3:?race-notsan binary}
 
