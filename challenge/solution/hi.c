@@ -125,8 +125,8 @@ static unsigned long long started_cpu_ns;
 /* Returns the CPU time the whole process has used, in nanoseconds. Read
  * twice in all, at the start and the end, rather than around every
  * request: CPU-time clocks are not in the vDSO, so each reading is a
- * system call. Per request it also counts civetweb's share, which is
- * what a request really costs. */
+ * system call. Divided by the requests, it is the whole process's CPU
+ * per request, civetweb's threads included, not the handler's alone. */
 static unsigned long long process_cpu_ns(void)
 {
     struct timespec now;
