@@ -18,9 +18,13 @@ unit_built_from_source = $(addprefix $(OUT)/$(1)/,$(UNIT_BINARIES)) $(1)-optinfo
 
 $(foreach unit,$(ALL_UNITS),$(eval $(call unit_built_from_source,$(unit)): $(call unit_source,$(unit))))
 
-# A lesson is measured against the stage before it.
+# A lesson is measured against the stage before it. (UNIT-suite is named
+# too, with nothing added: make would otherwise take the lesson, which it
+# knows by name, before the suite it finds through a pattern, and print
+# make test's lines out of order.)
 $(foreach unit,$(ALL_UNITS),$(if $(call unit_before,$(unit)),\
   $(eval $(unit)-lesson: $(OUT)/stage$(call unit_before,$(unit))/instr/instr.json)))
+$(foreach unit,$(ALL_UNITS),$(eval $(unit)-suite:))
 
 # The sanitizer runs reuse the unit's ThreadSanitizer builds for the race tests.
 $(foreach unit,$(ALL_UNITS),$(foreach cc,$(SANITIZE_COMPILERS),\
