@@ -15,10 +15,23 @@ set -euo pipefail
 STAGES_FILE=stages/stages.txt
 . stages/stages.sh
 
-# exercise FOLDER: the "## Exercise" section of that stage's guide.
-exercise() {
-    awk '/^## / { printing = ($0 ~ /^## Exercise/) ; next } printing' "stages/$1/README.md" \
-        | sed -e '/./,$!d'
+# section FILE HEADING: the "## HEADING..." section of a guide, indented.
+section() {
+    awk -v heading="## $2" '/^## / { printing = index($0, heading) == 1; next } printing' "$1" \
+        | sed -e '/./,$!d' -e 's/^/  /'
+}
+
+# copy_in SOURCE DIR: DIR/hi.c becomes a copy of SOURCE, and DIR/.original
+# remembers it as copied.
+copy_in() {
+    mkdir -p "$2"
+    cp "$1" "$2/hi.c"
+    cp "$1" "$2/.original"
+}
+
+# changes DIR: ", unchanged so far" or ", with changes of yours".
+changes() {
+    cmp -s "$1/hi.c" "$1/.original" && echo ', unchanged so far' || echo ', with changes of yours'
 }
 
 new() {
@@ -33,9 +46,7 @@ new() {
         echo "  Copy it somewhere first, or overwrite it: make work FROM=$from FORCE=1" >&2
         exit 1
     fi
-    mkdir -p "$work"
-    cp "stages/$folder/hi.c" "$work/hi.c"
-    cp "stages/$folder/hi.c" "$work/.original"
+    copy_in "stages/$folder/hi.c" "$work"
     echo "$from" >"$work/FROM"
     next=$(next_stage "$from")
     echo "$work/hi.c is now stage $from ($folder). Edit it; it is the only file you change."
@@ -47,7 +58,7 @@ new() {
     fi
     echo
     echo "The exercise (stages/$folder/README.md):"
-    exercise "$folder" | sed 's/^/  /'
+    section "stages/$folder/README.md" Exercise
     echo
     local checks="stage $from's checks"
     [ -z "$next" ] || checks="stage $next's checks"
@@ -64,8 +75,7 @@ status() {
         exit 0
     fi
     from=$(cat "$work/FROM")
-    echo "$work/hi.c started as stage $from ($(stage_folder "$from"))$(cmp -s "$work/hi.c" "$work/.original" \
-        && echo ', unchanged so far' || echo ', with changes of yours')."
+    echo "$work/hi.c started as stage $from ($(stage_folder "$from"))$(changes "$work")."
     echo "make work test | bench | race | instr | profile | cmp | diff | solution"
 }
 
@@ -74,20 +84,16 @@ status() {
 challenge() {
     local dir=$1 force=${2:-}
     if [ -f "$dir/hi.c" ] && [ "$force" != 1 ]; then
-        echo "$dir/hi.c is your copy of the challenge$(cmp -s "$dir/hi.c" "$dir/.original" \
-            && echo ', unchanged so far' || echo ', with changes of yours')."
+        echo "$dir/hi.c is your copy of the challenge$(changes "$dir")."
         echo "make challenge test | hint | solution, or any stage target: bench, instr, profile, ..."
         echo "(FORCE=1 make challenge starts again from challenge/hi.c)"
         return 0
     fi
-    mkdir -p "$dir"
-    cp challenge/hi.c "$dir/hi.c"
-    cp challenge/hi.c "$dir/.original"
+    copy_in challenge/hi.c "$dir"
     rm -f "$dir/hints.json"
     echo "$dir/hi.c is now the challenge. Edit it; it is the only file you change."
     echo
-    awk '/^## / { printing = ($0 ~ /^## The rules/); next } printing' challenge/README.md \
-        | sed -e '/./,$!d' -e 's/^/  /'
+    section challenge/README.md "The rules"
 }
 
 case ${1:-} in
