@@ -75,6 +75,16 @@ def padded_query(length):
 RUNS = {}
 
 
+def bench_env(**settings):
+    """Returns the environment for a run of the unit's benchmarks: the
+    caller's, without the variables that would change what is measured
+    (HI_DEBUG, BENCH_QUERY, BENCH_JSON, BENCH_ALLOCS_MAX), plus settings."""
+    env = {name: value for name, value in os.environ.items()
+           if name not in ("HI_DEBUG", "BENCH_QUERY", "BENCH_JSON", "BENCH_ALLOCS_MAX")}
+    env.update(settings)
+    return env
+
+
 def callgrind(unit, name, query=None, extra_env=None):
     """Runs bench/instr.py on the unit's bench-uncounted and returns its
     instr.json: instructions per request, and per function the instructions
@@ -83,10 +93,7 @@ def callgrind(unit, name, query=None, extra_env=None):
     with the same NAME returns the first one's result."""
     if (unit, name) in RUNS:
         return RUNS[unit, name]
-    env = dict(os.environ)
-    env.pop("HI_DEBUG", None)
-    env.pop("BENCH_QUERY", None)
-    env.update(extra_env or {})
+    env = bench_env(**(extra_env or {}))
     if query is not None:
         env["BENCH_QUERY"] = query
     outdir = os.path.join(unit, "problems", name)
@@ -100,17 +107,15 @@ def callgrind(unit, name, query=None, extra_env=None):
     return RUNS[unit, name]
 
 
-def allocations(unit):
-    """Returns (allocs/op, B/op) of BenchmarkHi, from the unit's bench,
-    which counts every malloc, calloc and realloc (bench/alloc_count.c)."""
-    env = dict(os.environ, BENCH="^BenchmarkHi$", BENCHTIME="20000x", COUNT="1")
-    for name in ("HI_DEBUG", "BENCH_QUERY", "BENCH_JSON", "BENCH_ALLOCS_MAX"):
-        env.pop(name, None)
+def bytes_per_request(unit):
+    """Returns BenchmarkHi's B/op, from the unit's bench, which counts every
+    byte malloc, calloc and realloc hand out (bench/alloc_count.c)."""
+    env = bench_env(BENCH="^BenchmarkHi$", BENCHTIME="20000x", COUNT="1")
     done = subprocess.run([os.path.join(unit, "bench")], env=env, capture_output=True, text=True)
-    line = re.search(r"^BenchmarkHi-\d+\s.*?([\d.]+) B/op\s+([\d.]+) allocs/op", done.stdout, re.M)
+    line = re.search(r"^BenchmarkHi-\d+\s.*?([\d.]+) B/op", done.stdout, re.M)
     if done.returncode != 0 or not line:
         fail(f"BenchmarkHi did not run:\n{done.stdout}{done.stderr}")
-    return float(line[2]), float(line[1])
+    return float(line[1])
 
 
 class Skipped(Exception):
@@ -121,9 +126,7 @@ def strace_counts(unit, calls):
     """Runs BenchmarkHi for calls requests under strace -c -f and returns
     {system call: times called} for the whole run."""
     summary = os.path.join(unit, "problems", f"strace-{calls}.txt")
-    env = dict(os.environ, BENCH="^BenchmarkHi$", BENCHTIME=f"{calls}x", COUNT="1")
-    for name in ("HI_DEBUG", "BENCH_QUERY", "BENCH_JSON"):
-        env.pop(name, None)
+    env = bench_env(BENCH="^BenchmarkHi$", BENCHTIME=f"{calls}x", COUNT="1")
     if shutil.which("strace") is None:
         raise Skipped("strace is not installed (make deps-perf installs it)")
     done = subprocess.run(["strace", "-c", "-f", "-o", summary, os.path.join(unit, "bench")],
@@ -158,7 +161,7 @@ def syscalls_per_request(unit):
 def allocation_problem(unit):
     run = callgrind(unit, "plain")
     allocs = sum(row["calls"] for row in run["functions"] if ALLOCATING.match(row["function"]))
-    _, bytes_ = allocations(unit)
+    bytes_ = bytes_per_request(unit)
     return allocs >= RARE, (f"allocations per request: {number(allocs)}"
                             f" ({number(bytes_)} B/op in BenchmarkHi); want 0")
 
@@ -272,9 +275,8 @@ def missing_features(unit):
     it to keep (empty when all is there): with HI_DEBUG=1, a long query
     logged whole and made printable, and the statistics at the end."""
     query = padded_query(QUERY_LENGTHS[-1] - 3) + "%0A"   # a newline, escaped in the URL
-    env = dict(os.environ, BENCH="^BenchmarkHi$", BENCHTIME="3x", COUNT="1", HI_DEBUG="1",
-               BENCH_QUERY=query)
-    env.pop("BENCH_JSON", None)
+    env = bench_env(BENCH="^BenchmarkHi$", BENCHTIME="3x", COUNT="1", HI_DEBUG="1",
+                    BENCH_QUERY=query)
     done = subprocess.run([os.path.join(unit, "bench")], env=env, capture_output=True, text=True)
     missing = []
     if f"hi: GET /hi?{query}\n" not in done.stderr:
