@@ -76,6 +76,9 @@ def parse_callgrind(path):
     call_follows = False
     callee = {"ob": None, "fn": None}
 
+    def new_function():
+        return {"self": 0, "inclusive": 0, "calls": 0}
+
     def resolve(key, value):
         kind = namespace[key]
         match = re.match(r"\((\d+)\)(?: (.*))?$", value)
@@ -96,16 +99,16 @@ def parse_callgrind(path):
                 if key in ("ob", "fl"):
                     current[key] = name
                 elif key == "fn":
-                    function = functions.setdefault((current["ob"], name), {
-                        "file": current["fl"], "self": 0, "inclusive": 0, "calls": 0})
+                    function = functions.setdefault((current["ob"], name), new_function())
+                    # A function first met as a callee gets its file here.
+                    function.setdefault("file", current["fl"])
                 elif key in ("cob", "cfn"):
                     callee[namespace[key]] = name
                 continue
             if line.startswith("calls="):
                 # The callee is the cfn= before it, in its cob= (or ours).
                 target = (callee["ob"] or current["ob"], callee["fn"])
-                functions.setdefault(target, {"file": "???", "self": 0, "inclusive": 0, "calls": 0})
-                functions[target]["calls"] += int(line[6:].split()[0])
+                functions.setdefault(target, new_function())["calls"] += int(line[6:].split()[0])
                 callee["ob"] = None
                 call_follows = True
                 continue
