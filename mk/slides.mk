@@ -95,6 +95,6 @@ SMOKE_RUNS += slides-fixture-test
 .PHONY: offline-smoke
 offline-smoke: $(JS_READY) $(OUT)/stage1/bench $(OUT)/stage1/server | deps-slides deps-bench
 	@echo "--- offline: the network cut, loopback only"
-	@mk/offline-smoke.sh $(OUT) "$(DEPS_GROUPS)"
+	@IN_CONTAINER="$(IN_CONTAINER)" mk/offline-smoke.sh $(OUT) "$(DEPS_GROUPS)"
 
 SMOKE_RUNS += offline-smoke
