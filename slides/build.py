@@ -149,8 +149,7 @@ def diff_hunks(number):
         if line.startswith("@@"):
             hunks.append([])
         hunks[-1].append(line)
-    hunks = [hunk for hunk in hunks
-             if not all(is_comment_line(line[1:]) for line in hunk[1:] if line[:1] in "+-")]
+    hunks = [hunk for hunk in hunks if code_lines(hunk)]
     return [collapse_removals(hunk) for hunk in hunks]
 
 
