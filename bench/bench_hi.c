@@ -181,10 +181,11 @@ int main(void)
         { "BenchmarkVisitCountPerThread", BenchmarkVisitCountPerThread },
         { "BenchmarkEmptyParallel", BenchmarkEmptyParallel },
     };
+    const char *query = getenv("BENCH_QUERY");
     int status;
 
-    if (getenv("BENCH_QUERY") != NULL)
-        bench_query = getenv("BENCH_QUERY");
+    if (query != NULL)
+        bench_query = query;
     if (hi_init() != 0)
         return 1;
     status = bench_main(benchmarks, sizeof benchmarks / sizeof benchmarks[0], STAGE_NAME);
