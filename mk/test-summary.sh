@@ -28,21 +28,21 @@ for unit in "${units[@]}"; do
     set -- ${counted:-0 1}
     checks=$((checks + $1)) failed=$((failed + $2))
 done
-skipped_extras=() skipped_races=()
+skipped_extras=() skipped_units=()
 for extra in "${extras[@]}"; do
     [ ! -e "$out/skipped/$extra.txt" ] || skipped_extras+=("$out/skipped/$extra.txt")
 done
 for unit in "${units[@]}"; do
     for kind in race problems; do
-        [ ! -e "$out/skipped/$unit-$kind.txt" ] || skipped_races+=("$out/skipped/$unit-$kind.txt")
+        [ ! -e "$out/skipped/$unit-$kind.txt" ] || skipped_units+=("$out/skipped/$unit-$kind.txt")
     done
 done
-skipped=$(( ${#skipped_extras[@]} + ${#skipped_races[@]} ))
+skipped=$(( ${#skipped_extras[@]} + ${#skipped_units[@]} ))
 
 echo "make test: $(plural "$checks" check) in $(plural ${#units[@]} suite)," \
      "each with its lesson or problems measured, $(plural ${#extras[@]} "smoke run")"
 if [ $skipped != 0 ]; then
-    cat "${skipped_extras[@]}" "${skipped_races[@]}" | sed 's/^/  skipped: /'
+    cat "${skipped_extras[@]}" "${skipped_units[@]}" | sed 's/^/  skipped: /'
 fi
 # A skipped smoke run did not pass; skipped race tests are not among the checks.
 passed=$(( checks - failed + ${#units[@]} + ${#extras[@]} - ${#skipped_extras[@]} ))
