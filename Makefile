@@ -150,7 +150,7 @@ help:
 	@echo "The smoke runs inside make test, each runnable alone:"
 	@echo "  make bench-smoke  make profile-smoke  make perf-smoke  make fuzz-smoke  make work-smoke"
 	@echo "  make slides-test  make slides-fixture-test  make offline-smoke  make hardened-smoke"
-	@echo "  make perfreport-test"
+	@echo "  make perfreport-test  make title-check"
 	@echo
 	@echo "Stages (stages/stages.txt):"
 	@$(foreach n,$(ALL_STAGES),printf '  stage%-3s %-20s %s\n' "$(n)" "$(call stage_folder,$(n))" "$(call stage_title,$(n))";)
