@@ -70,6 +70,15 @@ one_request() {
     get_hi "$port" >/dev/null
 }
 
+# stop_traced_server: stops a server started under a tracer (serve strace
+# ... or serve perf trace ...) by signalling the tracer's child, the server
+# itself; the tracer writes its summary once the server has exited.
+stop_traced_server() {
+    pkill -TERM -P "$server_pid" || true
+    wait "$server_pid" || true
+    server_pid=""
+}
+
 # wait_attached PID EACH-THREAD: returns once perf (PID) has opened no
 # more files for half a second, holding at least one per thread of the
 # server when EACH-THREAD is 1 (perf ... -p), or after 20 s. A fixed pause is not enough: on a busy machine attaching to 64
@@ -179,27 +188,24 @@ stat)
     python3 "$here/perfreport.py" stat "$outdir/stat.csv" "$calls"
     ;;
 syscalls)
+    # The tracer starts the server itself, so that its counting is on from
+    # the server's first instruction: attaching to 64 running threads takes
+    # a moment, and the requests answered meanwhile would go uncounted.
+    # (Tracing one's own child also needs no right to attach: ptrace_scope.)
     rm -f "$outdir/trace.txt"
     if perf_allowed "make syscalls" trace 2>"$outdir/perf-why.txt"; then
-        serve
-        record_while_loaded perf trace -s -p "$server_pid" -o "$outdir/trace.txt"
         tool="perf trace -s"
+        serve perf trace -s -o "$outdir/trace.txt" --
     else
         sed 's/ SKIPPED: / /' "$outdir/perf-why.txt"
         command -v strace >/dev/null || { echo "syscalls: neither perf nor strace can run here" >&2; exit 1; }
         echo "(so strace -c -f instead, which slows the server down more)"
-        # strace starts the server itself: tracing a child needs no right
-        # to attach (ptrace_scope), and it writes its summary once the
-        # server exits.
-        serve strace -c -f -o "$outdir/trace.txt"
-        sleep 0.3
-        requests=$(load) || true
-        pkill -TERM -P "$server_pid" || true
-        wait "$server_pid" || true
-        server_pid=""
-        [ -n "$requests" ] || { echo "syscalls: no load, so nothing to report" >&2; exit 1; }
         tool="strace -c -f"
+        serve strace -c -f -o "$outdir/trace.txt"
     fi
+    requests=$(load) || true
+    stop_traced_server
+    [ -n "$requests" ] || { echo "syscalls: no load, so nothing to report" >&2; exit 1; }
     [ -s "$outdir/trace.txt" ] || { echo "syscalls: $tool wrote no summary" >&2; cat "$outdir/server.err" >&2; exit 1; }
     echo "wrk: $requests requests in $duration, the server traced by $tool"
     report=$(python3 "$here/perfreport.py" syscalls "$outdir/trace.txt" "$requests")
@@ -208,21 +214,9 @@ syscalls)
     failing=$(awk '/FAILS/ && $2 >= 0.5 { print $1 }' <<<"$report")
     for call in $failing; do
         command -v strace >/dev/null || break
-        if [ -n "$server_pid" ]; then     # perf traced: attach to the running server
-            strace -f -e trace="$call" -Z -p "$server_pid" -o "$outdir/$call.txt" 2>/dev/null &
-            tracer=$!
-            sleep 0.5
-            one_request
-            sleep 0.3
-            kill -INT "$tracer" 2>/dev/null || true
-            wait "$tracer" || true
-        else                              # strace only: a fresh server, its child
-            serve strace -f -e trace="$call" -Z -o "$outdir/$call.txt"
-            one_request
-            pkill -TERM -P "$server_pid" || true
-            wait "$server_pid" || true
-            server_pid=""
-        fi
+        serve strace -f -e trace="$call" -Z -o "$outdir/$call.txt"
+        one_request
+        stop_traced_server
         example=$(grep -m1 -- '= -1' "$outdir/$call.txt" | sed 's/^[0-9]* *//' || true)
         [ -z "$example" ] || echo "  $call, for example: $example"
     done
