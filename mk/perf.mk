@@ -90,10 +90,12 @@ perf-allow:
 SMOKE_RUNS += perf-smoke
 
 # The perf stat reader against what perf prints on machines this is not:
-# an Intel hybrid laptop, AMD, Intel, a VM (profiles/testdata/perf-stat/).
+# an Intel hybrid laptop, AMD, Intel, a VM (profiles/testdata/perf-stat/);
+# the system call reader against perf trace's and strace's summaries,
+# one of which lost events (profiles/testdata/syscalls/).
 .PHONY: perfreport-test
 perfreport-test:
-	@echo "--- perf stat's output, as Intel hybrid, AMD, Intel and a VM print it"
+	@echo "--- perf stat's output, as Intel hybrid, AMD, Intel and a VM print it; perf trace's and strace's summaries"
 	@python3 profiles/test_perfreport.py
 
 SMOKE_RUNS += perfreport-test

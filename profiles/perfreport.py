@@ -316,6 +316,12 @@ def syscalls(trace_path, requests):
     rare = sum(calls[n] for n in calls if calls[n] / requests < 0.01)
     if rare:
         print(f"  (and {rare:,} calls of rarer ones: start-up, new connections)")
+    # perf trace reads its events after the kernel wrote them; when it falls
+    # behind, the kernel drops some and perf says so, a line per batch.
+    lost = sum(int(count) for count in re.findall(r"^LOST (\d+) events!", text, re.M))
+    if lost:
+        print(f"WARNING: perf trace lost {lost:,} events (it fell behind the server), so every count"
+              " above is short; run it again, or on a quieter machine")
     return 0
 
 

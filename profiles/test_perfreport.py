@@ -1,6 +1,8 @@
 #!/usr/bin/python3
 """test_perfreport.py - perfreport.py's perf stat reader, on the perf output
-of machines this one is not (profiles/testdata/perf-stat/README.md).
+of machines this one is not (profiles/testdata/perf-stat/README.md), and its
+system call reader, on what perf trace and strace print
+(profiles/testdata/syscalls/README.md).
 
 Each row names a sample, what its report must say and what it must not;
 a failure names the sample and the line that was wanted. Exit status 1
@@ -14,7 +16,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import perfreport  # noqa: E402
 
-DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "testdata", "perf-stat")
+TESTDATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "testdata")
 CALLS = 10_000_000
 
 # sample, lines the report must contain, lines it must not
@@ -33,28 +35,48 @@ CASES = [
      ["not supported", "not counted"]),
 ]
 
+# sample, requests wrk counted, lines the report must contain, lines it must not
+SYSCALL_CASES = [
+    ("perf-trace.txt", 12_934, ["recvfrom         1.00", "newfstatat       1.00   FAILS 100% of the time",
+                                "calls of rarer ones"],
+     ["WARNING"]),
+    ("perf-trace-lost.txt", 20_294, ["WARNING: perf trace lost 65,774 events", "recvfrom         0.63"],
+     []),
+    ("strace.txt", 12_234, ["recvfrom         1.01", "newfstatat       1.00   FAILS 100% of the time"],
+     ["WARNING"]),
+]
 
-def report(sample):
-    """Returns what perfreport.py stat prints for one sample."""
+
+def report(read, *args):
+    """Returns what one of perfreport.py's readers prints for ARGS."""
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        perfreport.stat(os.path.join(DATA, sample), CALLS)
+        read(*args)
     return out.getvalue()
+
+
+def check(sample, text, wanted, unwanted):
+    """Returns a failure per line of WANTED missing from TEXT, or of
+    UNWANTED in it, and then TEXT itself when there was any."""
+    failures = [f"{sample}: want {line!r} in the report" for line in wanted if line not in text]
+    failures += [f"{sample}: want no {line!r} in the report" for line in unwanted if line in text]
+    return failures + [f"{sample}: the report was:\n{text}"] if failures else []
 
 
 def main():
     failures = []
     for sample, wanted, unwanted in CASES:
-        text = report(sample)
-        failures += [f"{sample}: want {line!r} in the report" for line in wanted if line not in text]
-        failures += [f"{sample}: want no {line!r} in the report" for line in unwanted if line in text]
-        if failures and failures[-1].startswith(sample):
-            failures.append(f"{sample}: the report was:\n{text}")
+        text = report(perfreport.stat, os.path.join(TESTDATA, "perf-stat", sample), CALLS)
+        failures += check(sample, text, wanted, unwanted)
+    for sample, requests, wanted, unwanted in SYSCALL_CASES:
+        text = report(perfreport.syscalls, os.path.join(TESTDATA, "syscalls", sample), requests)
+        failures += check(sample, text, wanted, unwanted)
     for failure in failures:
         print(f"FAIL: {failure}")
     if not failures:
         print(f"perf stat reader: {len(CASES)} kinds of machine read as they should"
-              " (a VM, Intel hybrid as root and as a user, AMD, Intel)")
+              " (a VM, Intel hybrid as root and as a user, AMD, Intel);"
+              f" system call reader: {len(SYSCALL_CASES)} traces (perf trace, one that lost events, strace)")
     return 1 if failures else 0
 
 
