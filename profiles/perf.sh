@@ -81,8 +81,10 @@ stop_traced_server() {
 
 # wait_attached PID EACH-THREAD: returns once perf (PID) has opened no
 # more files for half a second, holding at least one per thread of the
-# server when EACH-THREAD is 1 (perf ... -p), or after 20 s. A fixed pause is not enough: on a busy machine attaching to 64
-# threads took longer than a second, and the first requests went uncounted.
+# server when EACH-THREAD is 1 (perf ... -p), or after 20 s. A fixed pause
+# is not enough: on a busy machine attaching to 64 threads took longer
+# than a second. What only needs samples can start this way; what counts
+# per request starts the server under its tracer instead (syscalls).
 wait_attached() {
     local perf=$1 threads=1 opened last=-1 steady=0 tries=0
     [ "$2" != 1 ] || threads=$(ls "/proc/$server_pid/task" | wc -l)
