@@ -92,10 +92,11 @@ SMOKE_RUNS += perf-smoke
 # The perf stat reader against what perf prints on machines this is not:
 # an Intel hybrid laptop, AMD, Intel, a VM (profiles/testdata/perf-stat/);
 # the system call reader against perf trace's and strace's summaries,
-# one of which lost events (profiles/testdata/syscalls/).
+# one of which lost events (profiles/testdata/syscalls/); the ranking of
+# flame graph frames, on a tree made to tie.
 .PHONY: perfreport-test
 perfreport-test:
-	@echo "--- perf stat's output, as Intel hybrid, AMD, Intel and a VM print it; perf trace's and strace's summaries"
+	@echo "--- perfreport.py: perf stat as Intel hybrid, AMD, Intel and a VM print it; perf trace's and strace's summaries; flame graph ranking"
 	@python3 profiles/test_perfreport.py
 
 SMOKE_RUNS += perfreport-test

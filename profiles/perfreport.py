@@ -84,14 +84,28 @@ def depth(node):
     return 1 + max((depth(child) for child in node["c"]), default=0)
 
 
-def frame_totals(node, totals, seen=()):
+def frame_totals(node, totals, depths, seen=(), depth=0):
     """Adds up, per function name, the samples below every frame of it
-    (counting a sample once per function even under recursion)."""
+    (counting a sample once per function even under recursion), and
+    notes in DEPTHS the shallowest depth it was seen at."""
     if node["n"] not in seen:
         totals[node["n"]] += tree_total(node)
         seen = seen + (node["n"],)
+    depths[node["n"]] = min(depths.get(node["n"], depth), depth)
     for child in node["c"]:
-        frame_totals(child, totals, seen)
+        frame_totals(child, totals, depths, seen, depth + 1)
+
+
+def widest_frames(root, ours):
+    """Returns (samples, name) for every function below ROOT but those in
+    OURS, widest first; of frames as wide, the caller first: a call that
+    spends all its samples in its callee (mg_write in send, send in the
+    kernel's sendto) is the one the reader is looking for."""
+    totals, depths = defaultdict(int), {}
+    for child in root["c"]:
+        frame_totals(child, totals, depths)
+    return sorted(((count, name) for name, count in totals.items() if name not in ours),
+                  key=lambda frame: (-frame[0], depths[frame[1]], frame[1]))
 
 
 def own_functions():
@@ -149,12 +163,7 @@ def flame(directory, root_name, focus_name, template, binary):
     write_flame(os.path.join(directory, "flame-picture.html"), template, focus, "", picture=True)
     with open(os.path.join(directory, "flame-focus.depth"), "w") as file:
         file.write(f"{depth(focus)}\n")
-    totals = defaultdict(int)
-    for child in root["c"]:
-        frame_totals(child, totals)
-    ours = own_functions() | {"[unknown]"}
-    others = sorted(((count, name) for name, count in totals.items() if name not in ours),
-                    reverse=True)
+    others = widest_frames(root, own_functions() | {"[unknown]"})
     handler = tree_total(merged_under(stacks, "hi_handle"))
     print(f"{under} of {total} samples ran under {root_name} ({100 * under / total:.0f}%)"
           + (f", {handler} under hi_handle ({100 * handler / total:.0f}%)" if root_name != "hi_handle" else "")

@@ -2,7 +2,7 @@
 """test_perfreport.py - perfreport.py's perf stat reader, on the perf output
 of machines this one is not (profiles/testdata/perf-stat/README.md), and its
 system call reader, on what perf trace and strace print
-(profiles/testdata/syscalls/README.md).
+(profiles/testdata/syscalls/README.md), and its ranking of flame graph frames.
 
 Each row names a sample, what its report must say and what it must not;
 a failure names the sample and the line that was wanted. Exit status 1
@@ -47,6 +47,25 @@ SYSCALL_CASES = [
 ]
 
 
+def frame(name, samples, *children):
+    """A flame graph frame as perf script's JSON writes it."""
+    return {"n": name, "l": "", "v": samples, "c": list(children)}
+
+
+# A server's handler whose every sample is in its socket write, which
+# spends them all in the kernel: each frame of the chain is as wide as
+# the next, and the widest must be the outermost, the write itself.
+SEND_CHAIN = frame("handle_request", 0, frame("hi_handle", 0, frame(
+    "mg_write", 0, frame("__libc_send", 0, frame("tcp_sendmsg", 60))), frame("pcre2_match", 9)))
+
+# tree, functions that are the workbook's own, the widest names wanted, in order
+FRAME_CASES = [
+    ("a send chain", SEND_CHAIN, {"hi_handle"}, ["mg_write", "__libc_send", "tcp_sendmsg", "pcre2_match"]),
+    ("a send chain, mg_write ours", SEND_CHAIN, {"hi_handle", "mg_write"},
+     ["__libc_send", "tcp_sendmsg", "pcre2_match"]),
+]
+
+
 def report(read, *args):
     """Returns what one of perfreport.py's readers prints for ARGS."""
     out = io.StringIO()
@@ -71,12 +90,17 @@ def main():
     for sample, requests, wanted, unwanted in SYSCALL_CASES:
         text = report(perfreport.syscalls, os.path.join(TESTDATA, "syscalls", sample), requests)
         failures += check(sample, text, wanted, unwanted)
+    for case, tree, ours, wanted in FRAME_CASES:
+        names = [name for _, name in perfreport.widest_frames(tree, ours)]
+        if names != wanted:
+            failures.append(f"{case}: the widest frames are {names}, want {wanted}")
     for failure in failures:
         print(f"FAIL: {failure}")
     if not failures:
         print(f"perf stat reader: {len(CASES)} kinds of machine read as they should"
               " (a VM, Intel hybrid as root and as a user, AMD, Intel);"
-              f" system call reader: {len(SYSCALL_CASES)} traces (perf trace, one that lost events, strace)")
+              f" system call reader: {len(SYSCALL_CASES)} traces (perf trace, one that lost events, strace);"
+              f" flame graph ranking: {len(FRAME_CASES)} trees")
     return 1 if failures else 0
 
 
