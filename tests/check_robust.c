@@ -7,6 +7,7 @@
  * server may answer with an error or make a client wait - but it must
  * never send wrong bytes.
  */
+#include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
@@ -127,12 +128,20 @@ START_TEST(test_huge_header)
 }
 END_TEST
 
-/* A request dribbled in one byte at a time must still be served. */
+/* How long the bytes of a dribbled request may be spread over: well
+ * under the server's 400 ms request timeout, even where a busy machine
+ * makes each 1 ms pause last ten. */
+#define DRIBBLE_MS 100
+
+/* A request dribbled in one byte at a time must still be served. Each
+ * byte is its own packet (TCP_NODELAY), with a pause between, so that the
+ * server reads it in pieces; the pauses stop after DRIBBLE_MS. */
 START_TEST(test_one_byte_writes)
 {
     static const char request[] = "GET /hi?color=blue HTTP/1.1\r\nHost: x\r\n\r\n";
     static struct http_response response;
-    struct timespec pause = { .tv_nsec = 1000 * 1000 };   /* 41 ms in all: under the 400 ms request timeout */
+    struct timespec pause = { .tv_nsec = 1000 * 1000 };
+    long long started_ms = monotonic_ms();
     int fd = http_connect(server.port), on = 1;
 
     attack = "a request written one byte at a time";
@@ -141,7 +150,8 @@ START_TEST(test_one_byte_writes)
     for (size_t i = 0; i < sizeof request - 1; i++) {
         ck_assert_msg(http_send(fd, request + i, 1) == 0,
                       "%s, one byte at a time: sending byte %zu failed", quote(request), i);
-        nanosleep(&pause, NULL);
+        if (monotonic_ms() - started_ms < DRIBBLE_MS)
+            nanosleep(&pause, NULL);
     }
     ck_assert_msg(http_read_response(fd, &response) == 0,
                   "%s, one byte at a time: no response", quote(request));
@@ -165,38 +175,59 @@ END_TEST
  * were opened; given back, the answer takes a few ms. */
 #define GIVEN_BACK_MS 300
 
-/* Connections that never send a byte each hold one of civetweb's worker
- * threads until they close or request_timeout_ms passes. CROWD of them,
- * more than there are workers, are opened; all but IDLE_HELD are closed
- * again, which must give their workers back at once; and while IDLE_HELD
- * stay open, another client must be served, with the right bytes. */
-START_TEST(test_many_idle_connections)
-{
-    static struct http_response response;
-    int idle[CROWD];
-    long long started_ms, waited_ms;
+/* A busy machine can stall one try past GIVEN_BACK_MS; workers kept
+ * until their timeout make every try wait 400 ms. */
+#define CROWD_TRIES 3
 
-    attack = "100 idle connections, 32 of them kept open";
-    started_ms = monotonic_ms();
+/* Opens CROWD connections that send nothing, closes all but IDLE_HELD,
+ * asks for GET /hi?color=teal into RESPONSE, then closes the rest.
+ * Returns how many ms after the first connection the answer came, or -1
+ * when none came. */
+static long long answer_beside_idle(struct http_response *response)
+{
+    int idle[CROWD];
+    long long started_ms = monotonic_ms(), waited_ms = -1;
+
     for (int i = 0; i < CROWD; i++) {
         idle[i] = http_connect(server.port);
         ck_assert_msg(idle[i] >= 0, "connection %d refused", i);
     }
     for (int i = 0; i < CROWD - IDLE_HELD; i++)
         close(idle[i]);
-    ck_assert_msg(http_get(server.port, "/hi?color=teal", &response) == 0,
-                  "no answer while %d idle connections stay open", IDLE_HELD);
-    waited_ms = monotonic_ms() - started_ms;
-    ck_assert_msg(waited_ms < GIVEN_BACK_MS,
-                  "the answer came %lld ms after the connections opened: closed connections"
-                  " kept their workers", waited_ms);
-    ck_assert_msg(response.status == 200 &&
-                  visitor_in_page(response.body, response.body_length, "teal") > 0,
-                  "GET /hi?color=teal beside %d idle connections: status %d, want 200 and the"
-                  " welcome page; response %s", IDLE_HELD, response.status,
-                  quote_bytes(response.raw, response.raw_length));
+    if (http_get(server.port, "/hi?color=teal", response) == 0)
+        waited_ms = monotonic_ms() - started_ms;
     for (int i = CROWD - IDLE_HELD; i < CROWD; i++)
         close(idle[i]);
+    return waited_ms;
+}
+
+/* Connections that never send a byte each hold one of civetweb's worker
+ * threads until they close or request_timeout_ms passes. CROWD of them,
+ * more than there are workers, are opened; all but IDLE_HELD are closed
+ * again, which must give their workers back at once; and while IDLE_HELD
+ * stay open, another client must be served, with the right bytes. The
+ * quickest of CROWD_TRIES answers is the one judged. */
+START_TEST(test_many_idle_connections)
+{
+    static struct http_response response;
+    long long waited_ms, quickest_ms = LLONG_MAX;
+
+    attack = "100 idle connections, 32 of them kept open";
+    for (int try = 0; try < CROWD_TRIES && quickest_ms >= GIVEN_BACK_MS; try++) {
+        waited_ms = answer_beside_idle(&response);
+        ck_assert_msg(waited_ms >= 0, "no answer while %d idle connections stay open", IDLE_HELD);
+        ck_assert_msg(response.status == 200 &&
+                      visitor_in_page(response.body, response.body_length, "teal") > 0,
+                      "GET /hi?color=teal beside %d idle connections: status %d, want 200 and the"
+                      " welcome page; response %s", IDLE_HELD, response.status,
+                      quote_bytes(response.raw, response.raw_length));
+        if (waited_ms < quickest_ms)
+            quickest_ms = waited_ms;
+    }
+    ck_assert_msg(quickest_ms < GIVEN_BACK_MS,
+                  "in %d tries the answer came at best %lld ms after the connections opened, want"
+                  " less than %d: closed connections kept their workers", CROWD_TRIES, quickest_ms,
+                  GIVEN_BACK_MS);
 }
 END_TEST
 
