@@ -115,8 +115,11 @@ END_TEST
  * for the client's delayed ACK: about 40 ms, on every keep-alive request.
  * That signature is what this counts; it is no speed target. An answer on
  * loopback takes well under 1 ms, so a response that took STALL_MS or
- * more is a stall, and more than one in ten of them is a defect. */
+ * more is a stall. A split response stalls on nearly every request (199
+ * of 200 for make nagle's server); a busy machine stalls a few. Half of
+ * them, STALLS_MAX, tells the two apart. */
 #define STALL_MS 30
+#define STALLS_MAX 100
 
 /* Keep-alive: 200 requests on one connection, numbers strictly in order,
  * the interleaved bad requests taking none, and no Nagle stalls. */
@@ -152,7 +155,7 @@ START_TEST(test_live_keep_alive_sequence)
                       quote(bad), response.status);
     }
     close(fd);
-    ck_assert_msg(stalls < 20, "%d of 200 keep-alive responses took %d ms or more:"
+    ck_assert_msg(stalls < STALLS_MAX, "%d of 200 keep-alive responses took %d ms or more:"
                   " is the response leaving in several writes with Nagle on?", stalls, STALL_MS);
 }
 END_TEST
