@@ -4,7 +4,8 @@
 # start_server BINARY DIR [TRACER...]: starts BINARY on a free port
 # (PORT=0), under TRACER if given (strace -f ..., which then traces its
 # own child), its stdout and stderr in DIR/server.out and DIR/server.err.
-# Waits up to 10 s for its "listening on http://127.0.0.1:PORT/hi" line.
+# Waits up to 20 s (a tracer may start it slowly on a busy machine; the
+# suite allows as long) for its "listening on http://127.0.0.1:PORT/hi" line.
 # Sets server_pid (TRACER's, if any) and port, and returns 0; returns 1,
 # having said why on stderr, when the server exited first or never said it
 # was listening.
@@ -24,7 +25,7 @@ start_server() {
     shift 2
     env -u HOST PORT=0 "$@" "$binary" >"$dir/server.out" 2>"$dir/server.err" &
     server_pid=$!
-    for _ in $(seq 100); do
+    for _ in $(seq 200); do
         port=$(sed -n 's|^listening on http://127\.0\.0\.1:\([0-9]*\)/hi$|\1|p' "$dir/server.out")
         [ -n "$port" ] && return 0
         if ! kill -0 "$server_pid" 2>/dev/null; then
@@ -34,6 +35,6 @@ start_server() {
         fi
         sleep 0.1
     done
-    echo "$binary did not start within 10 s" >&2
+    echo "$binary did not start within 20 s" >&2
     return 1
 }
