@@ -122,6 +122,7 @@ record_while_loaded() {
 # where it is not, the HTML is the result.
 screenshot() {
     local browser profile tmp height=$(( 24 + 16 * (${3:-20} + 1) ))
+    rm -f "$2"                      # never an earlier run's picture
     browser=$(find_chromium)
     if [ -z "$browser" ]; then
         echo "(no PNG: Chromium is not installed; make deps installs it where it can)"
@@ -147,7 +148,7 @@ flame_report() {
     [ -f "$template" ] || { echo "perf: no flame graph template at $template; run: make js/node_modules/.installed" >&2; exit 1; }
     python3 "$here/perfreport.py" flame "$outdir" "$1" "$2" "$template" "$binary"
     screenshot "$outdir/flame-picture.html" "$outdir/flame.png" "$(cat "$outdir/flame-focus.depth")"
-    echo "wrote: $outdir/flame.html (all of it; click a frame to zoom), flame-focus.html, flame.png"
+    echo "wrote: $outdir/flame.html (all of it; click a frame to zoom), flame-focus.html$([ ! -s "$outdir/flame.png" ] || echo ", flame.png")"
 }
 
 # ============================ The kinds =======================================
