@@ -13,8 +13,9 @@
 # ARCH=arm64 on an amd64 machine runs under qemu-user-static (binfmt_misc),
 # some fifty times slower: there step 2 is the part of make test that
 # says what a stage is on arm64 (TESTS, by default the suites of stages 1
-# and 6, the race demo, and every stage's instruction lesson); the line
-# says what ran. QEMU_CPU=cortex-a72 there, for valgrind (its cache-line
+# and 6, the race demo, every stage's instruction lesson, and the
+# challenge as given and solved: its suite and its measured problems);
+# the line says what ran. QEMU_CPU=cortex-a72 there, for valgrind (its cache-line
 # check fails on qemu's default CPU model).
 #
 # Test plumbing, not the workbook: no container registry is reachable from
@@ -144,7 +145,8 @@ step_done run
 # ============================ make test, offline ==============================
 
 if [ -n "$emulated" ]; then
-    tests=${TESTS:-stage1-suite stage6-suite stage1-race $(printf 'stage%s-lesson ' 1 2 3 4 5 6)}
+    tests=${TESTS:-stage1-suite stage6-suite stage1-race $(printf 'stage%s-lesson ' 1 2 3 4 5 6) \
+                   challenge-given-test challenge-solved-test}
     command="make -k $tests"
 else
     tests="make test"
@@ -160,10 +162,15 @@ if [ -n "$emulated" ]; then
     lessons=$(grep -c "^PASS: stage .*'s lesson" "$outdir/make-test.txt" || true)
     raced=$(grep -c 'ThreadSanitizer reported a data race' "$outdir/make-test.txt" || true)
     failed=$(grep -E '^(FAIL|.*:[0-9]+:[EF]:)' "$outdir/make-test.txt" | grep -vc 'reported a data race' || true)
+    # The challenge's two verdicts: every problem seen as given, none left
+    # in the solution (a problem whose tool cannot run here is skipped).
+    challenges=$(grep -cE '^PASS: challenge .*problems measured are (there|fixed)' "$outdir/make-test.txt" || true)
     summary="$suites suites at 100%, race demo $([ "$raced" -ge 1 ] && echo reported || echo MISSING), $lessons of 6 lessons"
+    summary+=", $challenges of $(grep -o -- 'challenge-[a-z]*-test' <<<"$tests" | wc -l) challenge verdicts"
     test_ok=0
-    expected_suites=$(grep -o -- '-suite' <<<"$tests" | wc -l)
-    [ "$suites" = "$expected_suites" ] && [ "$raced" -ge 1 ] && [ "$lessons" = 6 ] && [ "$failed" = 0 ] && test_ok=1
+    expected_suites=$(grep -oE -- '-suite|challenge-[a-z]*-test' <<<"$tests" | wc -l)
+    [ "$suites" = "$expected_suites" ] && [ "$raced" -ge 1 ] && [ "$lessons" = 6 ] && [ "$failed" = 0 ] \
+        && [ "$challenges" = "$(grep -o -- 'challenge-[a-z]*-test' <<<"$tests" | wc -l)" ] && test_ok=1
 else
     summary=$(grep -E '^test: [0-9]+ passed' "$outdir/make-test.txt" | tail -n 1 || echo "no summary")
     test_ok=0
