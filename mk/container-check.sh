@@ -145,8 +145,9 @@ step_done run
 # ============================ make test, offline ==============================
 
 if [ -n "$emulated" ]; then
-    tests=${TESTS:-stage1-suite stage6-suite stage1-race $(printf 'stage%s-lesson ' 1 2 3 4 5 6) \
-                   challenge-given-test challenge-solved-test}
+    default="stage1-suite stage6-suite stage1-race $(printf 'stage%s-lesson ' 1 2 3 4 5 6)"
+    default+="challenge-given-test challenge-solved-test"
+    tests=${TESTS:-$default}
     command="make -k $tests"
 else
     tests="make test"
