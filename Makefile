@@ -20,7 +20,8 @@
 #                    other values build into out/<flags>/, apart
 #   OLD=1 NEW=2      the stages benchcmp and instrcmp compare
 #   N=3              the stage diff shows
-#   FROM=2           the stage make work copies; FORCE=1 overwrites work/
+#   FROM=2           the stage make work copies (a changed work/hi.c is
+#                    kept aside); FORCE=1 makes make challenge start again
 #   DURATION=5s      how long wrk loads the live server
 #   FUZZTIME=60      seconds of make fuzz
 #   WERROR=1         warnings are errors (CI and the maintainers' checks);
@@ -67,14 +68,15 @@ include mk/slides.mk
 include mk/perf.mk
 include mk/work.mk
 include mk/challenge.mk
+include mk/exercises.mk
 include mk/units.mk
 include mk/test.mk
 
-# The binaries made along the way (a bench-uncounted for an instruction
-# count, say) are kept, not deleted as intermediate files. (The per-unit
-# actions, stage3-test and the like, are pattern rules: make cannot mark
-# those .PHONY, so no file may be named like one.)
-.SECONDARY: $(foreach unit,$(STAGE_UNITS) work $(CHALLENGE_UNITS),$(addprefix $(OUT)/$(unit)/,$(UNIT_FILES)))
+# What is made along the way (objects, a bench-uncounted for an
+# instruction count) is kept, never deleted as an intermediate file.
+# (The per-unit actions, stage3-test and the like, are pattern rules:
+# make cannot mark those .PHONY, so no file may be named like one.)
+.SECONDARY:
 
 .PHONY: help
 help:
@@ -118,7 +120,7 @@ help:
 	@echo "  (make stage3-test, stage3-bench, ... are the same targets by their own names)"
 	@echo
 	@echo "Your workspace: make work FROM=N copies stage N to work/hi.c; then make work TARGET"
-	@echo "  test                      the suite, with stage N+1's expectations"
+	@echo "  test                      stage N's exercise: the suite, checked as stage N+1"
 	@echo "  bench race instr profile  as for a stage"
 	@echo "  cmp                       your work against stage N and stage N+1, with p-values"
 	@echo "  diff                      your change against stage N"
@@ -149,6 +151,7 @@ help:
 	@echo
 	@echo "The smoke runs inside make test, each runnable alone:"
 	@echo "  make bench-smoke  make profile-smoke  make perf-smoke  make fuzz-smoke  make work-smoke"
+	@echo "  make exercise-check (every exercise fails as copied, and passes with correct changes)"
 	@echo "  make slides-test  make slides-fixture-test  make offline-smoke  make hardened-smoke"
 	@echo "  make perfreport-test  make title-check"
 	@echo

@@ -15,6 +15,7 @@
 #include "hi.h"
 #include "recorder.h"
 #include "router.h"
+#include "unit.h"
 
 /* ============================ The handler ================================ */
 
@@ -165,10 +166,6 @@ static void BenchmarkVisitCountPerThread(struct bench *b)
 
 /* ============================ Main ======================================= */
 
-#ifndef STAGE_NAME
-#define STAGE_NAME "stage"
-#endif
-
 /* Runs the benchmarks against the stage linked in. Returns 0 when all
  * ran (and stayed within BENCH_ALLOCS_MAX), 1 otherwise. */
 int main(void)
@@ -188,7 +185,7 @@ int main(void)
         bench_query = query;
     if (hi_init() != 0)
         return 1;
-    status = bench_main(benchmarks, sizeof benchmarks / sizeof benchmarks[0], STAGE_NAME);
+    status = bench_main(benchmarks, sizeof benchmarks / sizeof benchmarks[0], unit_name);
     hi_shutdown();
     return status;
 }

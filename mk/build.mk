@@ -1,11 +1,14 @@
 # mk/build.mk - compiling a unit (a stage, the workspace, the challenge):
 # its server, its suite and its race demo. Running them is mk/run.mk's.
 #
-# Every binary of a unit is made by a pattern rule below, out/%/NAME with
-# % the unit (stage3, work). When one fails, make names the line of its
-# rule here: the comment above that rule says what it builds and why.
+# Every C file the units share is compiled once per flavour, into
+# out/obj/FLAVOUR/; a unit's own files (its hi.c, and tests/unit.c with
+# its constants) once per unit, into out/UNIT/. Every binary of a unit is
+# then linked by a pattern rule below, out/%/NAME with % the unit
+# (stage3, work): editing work/hi.c recompiles two files, then links.
+# When one fails, make names the line of its rule here: the comment
+# above that rule says what it builds and why.
 
-UNIT_FILES += server server-tsan race race-notsan tests
 # The binaries make test compiles first for each unit (mk/test.mk); the
 # other mk/ files add theirs.
 TEST_BUILD_FILES := server server-tsan race race-notsan tests
@@ -70,40 +73,80 @@ suite_env = HI_SKIPPED=$(OUT)/skipped/$(1)-race.txt \
 	HI_SERVER=$(2) HI_SERVER_TSAN=$(OUT)/$(1)/server-tsan HI_RACE=$(OUT)/$(1)/race \
 	HI_RACE_NOTSAN=$(OUT)/$(1)/race-notsan TMPDIR=$(3)
 
-# What the suite is told about the unit it checks (tests/check_suite.h).
-suite_flags = -DSTAGE=$(call unit_stage,$(1)) -DSUITE_NAME='"$(call unit_name,$(1))"' \
-              -DSTAGE_RACE_FREE=$(if $(filter race-free,$(call unit_expects,$(1))),1,0)
+# What the suite and the benchmarks are told about the unit they check
+# (tests/unit.h), as tests/unit.c's -D flags; and the same in words, for
+# the file that changes whenever they do (the workspace copied from
+# another stage, say).
+unit_flags = -DSTAGE=$(call unit_stage,$(1)) -DUNIT_NAME='"$(call unit_name,$(1))"' \
+             -DSTAGE_RACE_FREE=$(if $(filter race-free,$(call unit_expects,$(1))),1,0) \
+             -DSTAGE_RACE_REPORTED=$(if $(filter race,$(call unit_expects,$(1))),1,0)
+unit_description = stage $(call unit_stage,$(1)), expects $(call unit_expects,$(1)), named $(call unit_name,$(1))
+
+# ============================ Objects =========================================
+
+# The two flavours of every shared file: OPTIMIZE (what runs, and what is
+# measured) and ThreadSanitizer's (the race tests). objects FLAVOUR,FILES
+# names their objects.
+OBJ := $(OUT)/obj
+objects = $(patsubst %.c,$(OBJ)/$(1)/%.o,$(2))
+
+$(OBJ)/o2/%.o: %.c $(HEADERS) | deps-build
+	@mkdir -p $(@D)
+	$(call say,CC,$@)
+	$(Q)$(CC) $(CFLAGS_COMMON) $(OPTIMIZE) -c -o $@ $<
+$(OBJ)/tsan/%.o: %.c $(HEADERS) | deps-build
+	@mkdir -p $(@D)
+	$(call say,CC,$@)
+	$(Q)$(CC) $(CFLAGS_COMMON) $(TSAN_FLAGS) -c -o $@ $<
+# The suite's own files need Check's header.
+$(OBJ)/o2/tests/check_%.o: tests/check_%.c $(HEADERS) | deps-build deps-test
+	@mkdir -p $(@D)
+	$(call say,CC,$@)
+	$(Q)$(CC) $(CFLAGS_COMMON) $(OPTIMIZE) -c -o $@ $<
+
+# A unit's handler, in both flavours (mk/units.mk adds its hi.c:
+# out/stage3/hi.o: stages/03-atomic-counter/hi.c).
+$(OUT)/%/hi.o: $(HEADERS) | deps-build
+	@mkdir -p $(@D)
+	$(call say,CC,$@)
+	$(Q)$(CC) $(CFLAGS_COMMON) $(OPTIMIZE) -c -o $@ $(filter %.c,$^)
+$(OUT)/%/hi-tsan.o: $(HEADERS) | deps-build
+	@mkdir -p $(@D)
+	$(call say,CC,$@)
+	$(Q)$(CC) $(CFLAGS_COMMON) $(TSAN_FLAGS) -c -o $@ $(filter %.c,$^)
+
+# A unit's constants. unit.txt says them in words; its rule runs every
+# time but rewrites it only when they change, as the compiler's stamp.
+$(OUT)/%/unit.o: tests/unit.c $(OUT)/%/unit.txt $(HEADERS) | deps-build
+	$(call say,CC,$@)
+	$(Q)$(CC) $(CFLAGS_COMMON) $(OPTIMIZE) $(call unit_flags,$*) -c -o $@ $<
+$(OUT)/%/unit.txt: recheck
+	@mkdir -p $(@D)
+	@echo "$(call unit_description,$*)" | cmp -s - $@ || echo "$(call unit_description,$*)" >$@
 
 # ============================ A unit's binaries ===============================
 
-# Each binary's own hi.c is a prerequisite too, added per unit by
-# mk/units.mk (out/stage3/server: stages/03-atomic-counter/hi.c).
-
 # The HTTP server (make stageN run).
-$(OUT)/%/server: $(SERVER_SOURCES) $(HEADERS) | deps-build
-	@mkdir -p $(@D)
-	$(call say,CC,$@)
-	$(Q)$(CC) $(CFLAGS_COMMON) $(OPTIMIZE) -o $@ $(filter %.c,$^) $(LIBS)
+$(OUT)/%/server: $(OUT)/%/hi.o $(call objects,o2,$(SERVER_SOURCES)) | deps-build
+	$(call say,LINK,$@)
+	$(Q)$(CC) $(CFLAGS_COMMON) $(OPTIMIZE) -o $@ $^ $(LIBS)
 
 # The server under ThreadSanitizer, for the suite's live race test.
-$(OUT)/%/server-tsan: $(SERVER_SOURCES) $(HEADERS) | deps-build
-	@mkdir -p $(@D)
-	$(call say,CC,$@)
-	$(Q)$(CC) $(CFLAGS_COMMON) $(TSAN_FLAGS) -o $@ $(filter %.c,$^) $(LIBS)
+$(OUT)/%/server-tsan: $(OUT)/%/hi-tsan.o $(call objects,tsan,$(SERVER_SOURCES)) | deps-build
+	$(call say,LINK,$@)
+	$(Q)$(CC) $(CFLAGS_COMMON) $(TSAN_FLAGS) -o $@ $^ $(LIBS)
 
 # tests/race.c under ThreadSanitizer (make stageN race), and without it,
 # where it shows what the race does to the visitor numbers.
-$(OUT)/%/race: $(RACE_SOURCES) $(HANDLER_SOURCES) $(HEADERS) | deps-build
-	@mkdir -p $(@D)
-	$(call say,CC,$@)
-	$(Q)$(CC) $(CFLAGS_COMMON) $(TSAN_FLAGS) -o $@ $(filter %.c,$^) $(LIBS)
-$(OUT)/%/race-notsan: $(RACE_SOURCES) $(HANDLER_SOURCES) $(HEADERS) | deps-build
-	@mkdir -p $(@D)
-	$(call say,CC,$@)
-	$(Q)$(CC) $(CFLAGS_COMMON) $(OPTIMIZE) -o $@ $(filter %.c,$^) $(LIBS)
+$(OUT)/%/race: $(OUT)/%/hi-tsan.o $(call objects,tsan,$(RACE_SOURCES) $(HANDLER_SOURCES)) | deps-build
+	$(call say,LINK,$@)
+	$(Q)$(CC) $(CFLAGS_COMMON) $(TSAN_FLAGS) -o $@ $^ $(LIBS)
+$(OUT)/%/race-notsan: $(OUT)/%/hi.o $(call objects,o2,$(RACE_SOURCES) $(HANDLER_SOURCES)) | deps-build
+	$(call say,LINK,$@)
+	$(Q)$(CC) $(CFLAGS_COMMON) $(OPTIMIZE) -o $@ $^ $(LIBS)
 
-# The shared Check suite, told which stage's expectations apply.
-$(OUT)/%/tests: $(TEST_SOURCES) $(HANDLER_SOURCES) $(HEADERS) | deps-build deps-test
-	@mkdir -p $(@D)
-	$(call say,CC,$@)
-	$(Q)$(CC) $(CFLAGS_COMMON) $(OPTIMIZE) $(call suite_flags,$*) -o $@ $(filter %.c,$^) $(LIBS) $(CHECK_LIBS)
+# The shared Check suite, told by unit.o which stage's expectations apply.
+$(OUT)/%/tests: $(OUT)/%/hi.o $(OUT)/%/unit.o $(call objects,o2,$(TEST_SOURCES) $(HANDLER_SOURCES)) \
+                | deps-build deps-test
+	$(call say,LINK,$@)
+	$(Q)$(CC) $(CFLAGS_COMMON) $(OPTIMIZE) -o $@ $^ $(LIBS) $(CHECK_LIBS)

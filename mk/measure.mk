@@ -8,25 +8,23 @@
 #   UNIT-load        the live server under wrk
 #   benchcmp, instrcmp, compare, optcmp, pgo: stages side by side
 
-UNIT_FILES += bench bench-uncounted instr/instr.json
 
 BENCH_SOURCES := bench/bench_hi.c bench/bench.c $(HANDLER_SOURCES)
-bench_name = -DSTAGE_NAME='"$(call unit_name,$(1))"'
+# What every benchmark binary links besides its allocation counter.
+bench_objects = $(OUT)/$(1)/hi.o $(OUT)/$(1)/unit.o $(call objects,o2,$(BENCH_SOURCES))
 
 # ============================ Benchmark binaries ==============================
 
 # The benchmarks, counting allocations (bench/alloc_count.c).
-$(OUT)/%/bench: $(BENCH_SOURCES) bench/alloc_count.c $(HEADERS) | deps-build deps-bench
-	@mkdir -p $(@D)
-	$(call say,CC,$@)
-	$(Q)$(CC) $(CFLAGS_COMMON) $(OPTIMIZE) $(call bench_name,$*) -o $@ $(filter %.c,$^) $(LIBS)
+$(OUT)/%/bench: $(call bench_objects,%) $(call objects,o2,bench/alloc_count.c) | deps-build deps-bench
+	$(call say,LINK,$@)
+	$(Q)$(CC) $(CFLAGS_COMMON) $(OPTIMIZE) -o $@ $^ $(LIBS)
 
 # The same on glibc's malloc, uncounted: what callgrind runs, since the
 # counting would add instructions of its own to every allocation.
-$(OUT)/%/bench-uncounted: $(BENCH_SOURCES) bench/alloc_count_none.c $(HEADERS) | deps-build deps-bench
-	@mkdir -p $(@D)
-	$(call say,CC,$@)
-	$(Q)$(CC) $(CFLAGS_COMMON) $(OPTIMIZE) $(call bench_name,$*) -o $@ $(filter %.c,$^) $(LIBS)
+$(OUT)/%/bench-uncounted: $(call bench_objects,%) $(call objects,o2,bench/alloc_count_none.c) | deps-build deps-bench
+	$(call say,LINK,$@)
+	$(Q)$(CC) $(CFLAGS_COMMON) $(OPTIMIZE) -o $@ $^ $(LIBS)
 
 # An instruction count is exact for a given binary: it is taken once per
 # build and kept (instr.txt is what UNIT-instr prints).
@@ -59,8 +57,8 @@ lesson: $(call per_unit,lesson)
 	@echo "--- $(call unit_name,$*): the lesson of stage $(call unit_stage,$*), measured"
 	$(if $(filter zero-alloc,$(call unit_expects,$*)),@BENCH='^BenchmarkHi$$' COUNT=1 BENCHTIME=20000x \
 	  BENCH_ALLOCS_MAX=0 $(OUT)/$*/bench | grep -E '^(Benchmark|--- FAIL)')
-	@bench/instr.py lesson $(call unit_stage,$*) "$(call unit_name,$*)" \
-	  $(OUT)/$*/instr $(if $(call unit_before,$*),$(OUT)/stage$(call unit_before,$*)/instr "stage $(call unit_before,$*)")
+	@bench/instr.py lesson $(or $(call unit_from,$*),-) "$(call unit_name,$*)" \
+	  $(OUT)/$*/instr $(if $(call unit_from,$*),$(OUT)/stage$(call unit_from,$*)/instr)
 
 # Every benchmark briefly, so the harness cannot rot, and compare.py must
 # read the JSON it writes: one result line per benchmark the binary lists
@@ -133,4 +131,4 @@ pgo: $(call per_unit,pgo)
 %-pgo: $(OUT)/%/bench $(OUT)/%/instr/instr.json | deps-bench
 	@CC="$(CC)" CFLAGS="$(CFLAGS_COMMON) $(OPTIMIZE)" LIBS="$(LIBS)" \
 	  OLD_LABEL="$(OPTIMIZE)" OLD_BENCH=$(OUT)/$*/bench OLD_INSTR=$(OUT)/$*/instr \
-	  mk/pgo.sh $(OUT)/$*/pgo "$(call unit_name,$*)" $(call unit_source,$*) $(BENCH_SOURCES)
+	  mk/pgo.sh $(OUT)/$*/pgo "$(call unit_name,$*)" $(call unit_source,$*) $(BENCH_SOURCES) tests/unit.c

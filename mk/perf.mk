@@ -46,9 +46,9 @@ annotate: $(call per_unit,annotate)
 
 # The request path's files, built as the benchmark is, with the report on.
 optinfo: $(call per_unit,optinfo)
-%-optinfo: $(BENCH_SOURCES) bench/alloc_count_none.c $(HEADERS) | deps-build
+%-optinfo: $(BENCH_SOURCES) bench/alloc_count_none.c tests/unit.c $(HEADERS) | deps-build
 	@profiles/optinfo.py $(call perf_dir,$*,optinfo) $(call unit_source,$*) -- $(CC) $(CFLAGS_COMMON) \
-	  $(OPTIMIZE) $(filter %.c,$^) $(LIBS)
+	  $(OPTIMIZE) $(call unit_flags,$*) $(filter %.c,$^) $(LIBS)
 
 # The stall civet_writer.c avoids: the last stage's server built to send
 # headers and body in two writes with Nagle's algorithm on, against the

@@ -9,7 +9,6 @@
 #
 # Reports and pictures go to out/UNIT/profiles/ (profiles/profile.sh).
 
-UNIT_FILES += bench-cpu bench-heap server-cpu
 
 PROFILER_LIBS := -Wl,--no-as-needed -lprofiler -Wl,--as-needed
 CONTENTION_LIB := $(OUT)/profiles/libcontention.so
@@ -31,23 +30,19 @@ $(CONTENTION_LIB): profiles/contention.c $(COMPILER_STAMP) | deps-profile
 
 # The benchmarks with gperftools' CPU profiler linked in (gcc drops it
 # silently without --no-as-needed); allocations are not counted here.
-$(OUT)/%/bench-cpu: $(BENCH_SOURCES) bench/alloc_count_none.c $(HEADERS) | deps-build deps-profile
-	@mkdir -p $(@D)
-	$(call say,CC,$@)
-	$(Q)$(CC) $(CFLAGS_COMMON) $(OPTIMIZE) $(call bench_name,$*) -o $@ $(filter %.c,$^) $(LIBS) $(PROFILER_LIBS)
+$(OUT)/%/bench-cpu: $(call bench_objects,%) $(call objects,o2,bench/alloc_count_none.c) | deps-build deps-profile
+	$(call say,LINK,$@)
+	$(Q)$(CC) $(CFLAGS_COMMON) $(OPTIMIZE) -o $@ $^ $(LIBS) $(PROFILER_LIBS)
 
 # The benchmarks on tcmalloc, whose heap profiler records every allocation.
-$(OUT)/%/bench-heap: $(BENCH_SOURCES) bench/alloc_count_none.c $(HEADERS) | deps-build deps-profile
-	@mkdir -p $(@D)
-	$(call say,CC,$@)
-	$(Q)$(CC) $(CFLAGS_COMMON) $(OPTIMIZE) $(call bench_name,$*) -o $@ $(filter %.c,$^) $(LIBS) \
-	  -Wl,--no-as-needed -ltcmalloc -Wl,--as-needed
+$(OUT)/%/bench-heap: $(call bench_objects,%) $(call objects,o2,bench/alloc_count_none.c) | deps-build deps-profile
+	$(call say,LINK,$@)
+	$(Q)$(CC) $(CFLAGS_COMMON) $(OPTIMIZE) -o $@ $^ $(LIBS) -Wl,--no-as-needed -ltcmalloc -Wl,--as-needed
 
 # The server with the CPU profiler.
-$(OUT)/%/server-cpu: $(SERVER_SOURCES) $(HEADERS) | deps-profile
-	@mkdir -p $(@D)
-	$(call say,CC,$@)
-	$(Q)$(CC) $(CFLAGS_COMMON) $(OPTIMIZE) -o $@ $(filter %.c,$^) $(LIBS) $(PROFILER_LIBS)
+$(OUT)/%/server-cpu: $(OUT)/%/hi.o $(call objects,o2,$(SERVER_SOURCES)) | deps-profile
+	$(call say,LINK,$@)
+	$(Q)$(CC) $(CFLAGS_COMMON) $(OPTIMIZE) -o $@ $^ $(LIBS) $(PROFILER_LIBS)
 
 .PHONY: profile memprofile blockprofile blockprofile-check profile-server cover
 profile: $(call per_unit,profile)
@@ -79,8 +74,9 @@ cover: $(call per_unit,cover)
 %-cover: $(OUT)/%/server-tsan $(OUT)/%/race $(OUT)/%/race-notsan | deps-profile deps-test
 	@rm -rf $(OUT)/cover/$* && mkdir -p $(OUT)/cover/$*/tmp $(call profile_dir,$*)/cover
 	$(call say,CC,$(OUT)/cover/$*/tests)
-	$(Q)cd $(OUT)/cover/$* && $(CC) $(CFLAGS_COMMON:-I%=-I$(CURDIR)/%) -O0 --coverage $(call suite_flags,$*) \
-	  -o tests $(addprefix $(CURDIR)/,$(call unit_source,$*) $(TEST_SOURCES) $(HANDLER_SOURCES)) $(LIBS) $(CHECK_LIBS)
+	$(Q)cd $(OUT)/cover/$* && $(CC) $(CFLAGS_COMMON:-I%=-I$(CURDIR)/%) -O0 --coverage $(call unit_flags,$*) \
+	  -o tests $(addprefix $(CURDIR)/,$(call unit_source,$*) tests/unit.c $(TEST_SOURCES) $(HANDLER_SOURCES)) \
+	  $(LIBS) $(CHECK_LIBS)
 	$(call say,CC,$(OUT)/cover/$*/server)
 	$(Q)cd $(OUT)/cover/$* && $(CC) $(CFLAGS_COMMON:-I%=-I$(CURDIR)/%) -O0 --coverage -o server \
 	  $(addprefix $(CURDIR)/,$(call unit_source,$*) $(SERVER_SOURCES)) $(LIBS)

@@ -64,10 +64,10 @@ sanitize_unit = $(patsubst $(call sanitize_cc,$(1))-%,%,$(1))
 # out/sanitize/COMPILER-UNIT/{tests,server}
 # (mk/units.mk adds the unit's hi.c, and to sanitize-COMPILER-UNIT the
 # unit's race binaries.)
-$(OUT)/sanitize/%/tests: $(TEST_SOURCES) $(HANDLER_SOURCES) $(HEADERS) | deps-test
+$(OUT)/sanitize/%/tests: tests/unit.c $(TEST_SOURCES) $(HANDLER_SOURCES) $(HEADERS) | deps-test
 	@mkdir -p $(@D)
 	$(call say,CC,$@)
-	$(Q)$(call sanitize_cc,$*) $(CFLAGS_COMMON) $(SANITIZE_FLAGS) $(call suite_flags,$(call sanitize_unit,$*)) \
+	$(Q)$(call sanitize_cc,$*) $(CFLAGS_COMMON) $(SANITIZE_FLAGS) $(call unit_flags,$(call sanitize_unit,$*)) \
 	  -o $@ $(filter %.c,$^) $(LIBS) $(CHECK_LIBS)
 $(OUT)/sanitize/%/server: $(SERVER_SOURCES) $(HEADERS) | deps-test
 	@mkdir -p $(@D)

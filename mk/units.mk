@@ -8,22 +8,21 @@
 #   stage3-lesson: out/stage2/instr/instr.json
 # Included last, once every list below is complete.
 
-ALL_UNITS := $(STAGE_UNITS) work $(CHALLENGE_UNITS)
+ALL_UNITS := $(STAGE_UNITS) work $(CHALLENGE_UNITS) $(EXERCISE_UNITS)
 
-# The binaries compiled from a unit's hi.c, and the targets that read it.
-UNIT_BINARIES := server server-tsan race race-notsan tests bench bench-uncounted \
-                 bench-cpu bench-heap server-cpu
-unit_built_from_source = $(addprefix $(OUT)/$(1)/,$(UNIT_BINARIES)) $(1)-optinfo \
+# What is compiled from a unit's hi.c: its two objects, which its
+# binaries link, and the builds that compile it afresh.
+unit_built_from_source = $(OUT)/$(1)/hi.o $(OUT)/$(1)/hi-tsan.o $(1)-optinfo \
 	$(foreach cc,$(SANITIZE_COMPILERS),$(OUT)/sanitize/$(cc)-$(1)/tests $(OUT)/sanitize/$(cc)-$(1)/server)
 
 $(foreach unit,$(ALL_UNITS),$(eval $(call unit_built_from_source,$(unit)): $(call unit_source,$(unit))))
 
-# A lesson is measured against the stage before it. (UNIT-suite is named
-# too, with nothing added: make would otherwise take the lesson, which it
-# knows by name, before the suite it finds through a pattern, and print
-# make test's lines out of order.)
-$(foreach unit,$(ALL_UNITS),$(if $(call unit_before,$(unit)),\
-  $(eval $(unit)-lesson: $(OUT)/stage$(call unit_before,$(unit))/instr/instr.json)))
+# A lesson is measured against the stage whose exercise it is. (UNIT-suite
+# is named too, with nothing added: make would otherwise take the lesson,
+# which it knows by name, before the suite it finds through a pattern,
+# and print make test's lines out of order.)
+$(foreach unit,$(ALL_UNITS),$(if $(call unit_from,$(unit)),\
+  $(eval $(unit)-lesson: $(OUT)/stage$(call unit_from,$(unit))/instr/instr.json)))
 $(foreach unit,$(ALL_UNITS),$(eval $(unit)-suite:))
 
 # The sanitizer runs reuse the unit's ThreadSanitizer builds for the race tests.

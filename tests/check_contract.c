@@ -242,7 +242,7 @@ START_TEST(test_parallel_calls)
     ck_assert_msg(result.invalid == 0, "4 threads x 2000 calls of GET /hi?color=red: %zu responses"
                   " were not a welcome page (%s)", result.invalid,
                   describe_numbering(&result, line, sizeof line));
-    if (STAGE_RACE_FREE)
+    if (unit_race_free)
         ck_assert_msg(numbering_exact(&result, 1),
                       "4 threads x 2000 calls: %s, want visitors 1..8000 each once",
                       describe_numbering(&result, line, sizeof line));

@@ -215,7 +215,7 @@ START_TEST(test_live_parallel_clients)
                   " responses were not a welcome page (%s)", result.invalid,
                   describe_numbering(&result, line, sizeof line));
     /* Earlier tests used this server, so the block may start anywhere. */
-    if (STAGE_RACE_FREE)
+    if (unit_race_free)
         ck_assert_msg(numbering_exact(&result, result.lowest),
                       "8 clients x 250 requests: %s, want 2000 consecutive visitors each once",
                       describe_numbering(&result, line, sizeof line));

@@ -12,12 +12,9 @@
  *   check_robust.c    robust_tcase()    "robust"   hostile and overloading clients
  *   check_race.c      race_tcase()      "race"     ThreadSanitizer's verdict
  *
- * The Makefile tells the suite about the unit it checks, as stages/stages.txt
- * describes it:
- *   -DSTAGE=N            the stage it is checked as
- *   -DSTAGE_RACE_FREE=1  no data race, every visitor number once (0: the
- *                        race is kept on purpose, and must be reported)
- *   -DSUITE_NAME="..."   what Check calls the suite ("stage3", or "work")
+ * What the suite knows of the unit it checks (the stage whose
+ * expectations apply, whether it must be race-free or must show its
+ * race) is in unit.h's constants, which the Makefile sets per unit.
  *
  * The contract of each helper is in check_suite.c, next to its code.
  */
@@ -28,11 +25,7 @@
 #include <stddef.h>
 
 #include "http_client.h"
-
-#if !defined(STAGE) || !defined(STAGE_RACE_FREE) || !defined(SUITE_NAME)
-#error "build through the Makefile: it sets STAGE, STAGE_RACE_FREE and SUITE_NAME"
-#endif
-
+#include "unit.h"
 
 /* The body of every 400 answer. */
 #define INVALID_BODY "Optional color is invalid\n"

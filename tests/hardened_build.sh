@@ -22,7 +22,7 @@ aarch64) ubuntu_defaults+=(-mbranch-protection=standard) ;;
 esac
 # What the Makefile defines for a suite, a benchmark or the preload
 # library, so that each file compiles alone.
-suite_defines=(-DSTAGE=1 -DSTAGE_RACE_FREE=0 '-DSUITE_NAME="hardened"' '-DSTAGE_NAME="hardened"')
+suite_defines=(-DSTAGE=1 -DSTAGE_RACE_FREE=0 -DSTAGE_RACE_REPORTED=1 '-DUNIT_NAME="hardened"')
 files=(stages/*/hi.c challenge/hi.c challenge/solution/hi.c common/*.c bench/*.c $(ls tests/*.c | grep -v fuzz_hi.c) profiles/contention.c)
 mkdir -p "$outdir"
 status=0
