@@ -17,14 +17,16 @@
   instr.py totals LABEL=OUTDIR...
       One line: each one's instructions/op, and its change from the first.
 
-  instr.py lesson STAGE LABEL OUTDIR [BEFORE-OUTDIR BEFORE-LABEL]
-      Checks the lesson stages/stages.txt gives STAGE, as instruction
-      counts: OUTDIR holds the instr.json of what is checked (the stage, or
-      the attendee's workspace, named LABEL), BEFORE-OUTDIR that of the
-      stage it is held against (the one before it, or for a workspace
-      the one it was copied from), named BEFORE-LABEL. A count that breaks the lesson (stage 2 no longer
-      well below stage 1, say) fails, with a message naming the lesson.
-      Deterministic, so every `make test` runs it.
+  instr.py lesson FROM LABEL OUTDIR [BEFORE-OUTDIR]
+      Checks, as instruction counts, the exercise of stage FROM as
+      stages/stages.txt gives it (stages.exercise): OUTDIR holds the
+      instr.json of what is checked, named LABEL: stage FROM+1 itself,
+      whose lesson that exercise is, or the attendee's workspace copied
+      from stage FROM; BEFORE-OUTDIR holds stage FROM's. FROM "-" (stage
+      1, which has no stage before it) only prints the count. A count
+      that breaks the claim (stage 2 no longer well below stage 1, say)
+      fails, with a message naming it. Deterministic, so every `make
+      test` runs it.
 
 What is counted: every instruction executed inside hi_handle(), in our
 code and in the libraries it calls (pcre2, libc), during the measured run
@@ -288,66 +290,64 @@ LOCKING = re.compile(r"mutex_(timed|clock|try)?lock|spin_(try)?lock|rwlock_(time
                      r"|mutex_unlock")
 
 
-def lesson_failures(stage, before, after, label="stage", before_label="the stage before"):
-    """Returns what breaks stage's lesson (a list of messages, empty when
-    none): after is its instr.json, before the previous stage's (or None).
-    label names what was measured ("stage 3", "your work"), before_label
-    what it is held against ("stage 2")."""
+def check_name(check):
+    """Returns how messages name an exercise's check: as the lesson of the
+    stage it leads to, or as the last stage's open exercise."""
+    if check["checked_as"] != check["from"]:
+        return f"stage {check['checked_as']}'s lesson ({check['title']})"
+    return f"stage {check['from']}'s exercise ({check['title']})"
+
+
+def lesson_failures(check, before, after, label):
+    """Returns what breaks an exercise's check (a list of messages, empty
+    when none): check is stages.exercise(FROM), after the instr.json of
+    what was measured (named label: "stage 3", "your work"), before stage
+    FROM's."""
     failures = []
-    lesson = f"stage {stage['number']}'s lesson ({stage['title']})"
-    new = after["per_op"]
-    for claim in stage["instructions"]:
-        absolute = re.fullmatch(r"<=(\d+)", claim)
-        if absolute:
-            if new > int(absolute[1]):
-                failures.append(f"{lesson} wants at most {absolute[1]} instructions per request;"
-                                f" {label} runs {per_op(new)}")
-            continue
-        if before is None:
-            failures.append(f"{lesson}: claim {claim} needs the stage before it")
-            continue
-        old = before["per_op"]
-        ratio = new / old
-        versus = f"{before_label} runs {per_op(old)}, {label} {per_op(new)} ({ratio:.2f}x)"
+    what = check_name(check)
+    new, old = after["per_op"], before["per_op"]
+    versus = f"stage {check['from']} runs {per_op(old)}, {label} {per_op(new)} ({new / old:.2f}x)"
+    for claim in check["instructions"]:
         factor = re.fullmatch(r"<=([\d.]+)x", claim)
-        if claim == "=" and abs(ratio - 1) > 0.01:
-            failures.append(f"{lesson} keeps the instructions per request as they were (within 1%);"
-                            f" {versus}")
-        elif claim == "<" and not new < old:
-            failures.append(f"{lesson} wants fewer instructions per request; {versus}")
-        elif factor and ratio > float(factor[1]):
-            failures.append(f"{lesson} wants at most {factor[1]}x the instructions per request"
-                            f" of {before_label}; {versus}")
-        elif claim not in ("=", "<") and not factor:
-            failures.append(f"{lesson}: unknown claim {claim!r} in stages.txt")
-    if "lock-free" in stage["expects"]:
+        absolute = re.fullmatch(r"<=(\d+)", claim)
+        holds = {"=": abs(new / old - 1) <= 0.01, "<": new < old}.get(claim)
+        if factor:
+            holds = new / old <= float(factor[1])
+        elif absolute:
+            holds, versus = new <= int(absolute[1]), f"{label} runs {per_op(new)}"
+        if holds is None:
+            failures.append(f"{what}: unknown claim {claim!r} in stages.txt")
+        elif not holds:
+            failures.append(f"{what} wants {stages.claim_words(claim, check['from'])}; {versus}")
+    if "lock-free" in check["expects"]:
         locks = [row["function"] for row in after["functions"] if LOCKING.search(row["function"])]
         if locks:
-            failures.append(f"{lesson} takes no lock on the request path; {label} calls "
+            failures.append(f"{what} wants {stages.EXPECTATION_WORDS['lock-free']}; {label} calls "
                             + ", ".join(sorted(set(locks))))
     return failures
 
 
-def lesson(number, label, outdir, before_dir, before_label):
-    """The lesson subcommand. Returns 0 when the lesson holds, else 1."""
-    by_number = {stage["number"]: stage for stage in stages.read()}
-    if int(number) not in by_number:
-        fail(f"no stage {number} in stages/stages.txt")
-    stage = by_number[int(number)]
+def lesson(from_number, label, outdir, before_dir=None):
+    """The lesson subcommand. Returns 0 when the check holds, else 1."""
     after = load(outdir)
-    before = load(before_dir) if before_dir else None
-    counts = f"{label}: {per_op(after['per_op'])} instructions per request"
-    if before is not None:
-        counts += (f", against {per_op(before['per_op'])} for {before_label}"
-                   f" ({after['per_op'] / before['per_op']:.2f}x)")
-    print(counts)
-    failures = lesson_failures(stage, before, after, label, before_label)
+    if from_number == "-":
+        print(f"{label}: {per_op(after['per_op'])} instructions per request (the first stage:"
+              " nothing before it to hold it against)")
+        return 0
+    check = stages.exercise(int(from_number)) if from_number.isdigit() else None
+    if check is None or before_dir is None:
+        fail(f"no exercise of stage {from_number} in stages/stages.txt, or no count to hold it against")
+    before = load(before_dir)
+    print(f"{label}: {per_op(after['per_op'])} instructions per request, against"
+          f" {per_op(before['per_op'])} for stage {from_number} ({after['per_op'] / before['per_op']:.2f}x)")
+    failures = lesson_failures(check, before, after, label)
     for message in failures:
         print(f"FAIL: {message}")
     if not failures:
-        claims = ", ".join(stage["instructions"] + sorted(stage["expects"] & {"lock-free"}))
-        print(f"PASS: stage {stage['number']}'s lesson ({stage['title']}): "
-              f"{claims or 'no claim about instructions'}")
+        claims = [stages.claim_words(claim, check["from"]) for claim in check["instructions"]]
+        if "lock-free" in check["expects"]:
+            claims.append(stages.EXPECTATION_WORDS["lock-free"])
+        print(f"PASS: {check_name(check)}: {', and '.join(claims)}")
     return 1 if failures else 0
 
 
@@ -358,11 +358,10 @@ def main(argv):
         return cmp(argv[2], argv[3])
     if len(argv) >= 3 and argv[1] == "totals":
         return totals(argv[2:])
-    if len(argv) in (5, 7) and argv[1] == "lesson":
-        before = argv[5:] or [None, None]
-        return lesson(argv[2], argv[3], argv[4], *before)
+    if len(argv) in (5, 6) and argv[1] == "lesson":
+        return lesson(*argv[2:])
     fail("usage: instr.py run BENCH-BINARY OUTDIR | cmp OLD-OUTDIR NEW-OUTDIR | totals LABEL=OUTDIR..."
-         " | lesson STAGE LABEL OUTDIR [BEFORE-OUTDIR BEFORE-LABEL]", 2)
+         " | lesson FROM LABEL OUTDIR [BEFORE-OUTDIR]", 2)
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ set -euo pipefail
 packages_of() {
     case $1 in
     build)   echo gcc make pkg-config libc6-dev libcivetweb-dev libpcre2-dev ;;
-    test)    echo check clang valgrind optional:libclang-rt-dev ;;
+    test)    echo check clang valgrind patch optional:libclang-rt-dev ;;
     bench)   echo libbenchmark-tools python3-scipy wrk gnuplot-nox valgrind ;;
     profile) echo optional:google-perftools libgoogle-perftools-dev graphviz gcovr file ;;
     perf)    echo "optional:linux-perf|linux-tools-$(uname -r)" strace valgrind ;;

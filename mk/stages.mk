@@ -36,10 +36,9 @@ stage_after = $(if $(1),$(shell stages/stages.sh after $(1)))
 
 STAGE_UNITS := $(addprefix stage,$(ALL_STAGES))
 
-# The workspace is checked as the stage after the one it came from.
+# The workspace is checked with the exercise of the stage it came from.
 WORK_FROM := $(strip $(shell cat $(WORK)/FROM 2>/dev/null))
-# The last stage has no next one: its workspace is checked as itself.
-WORK_CHECKED_AS := $(if $(WORK_FROM),$(or $(call stage_after,$(WORK_FROM)),$(WORK_FROM)))
+WORK_CHECKED_AS := $(if $(WORK_FROM),$(call checked_as,$(WORK_FROM)))
 
 # The challenge's units: the attendee's copy, the challenge as given,
 # and its reference solution. Each is checked as the last stage it grew
@@ -55,14 +54,24 @@ NAME_OF_challenge = challenge (your copy)
 NAME_OF_challenge-given = challenge (as given)
 NAME_OF_challenge-solved = challenge (reference solution)
 
+# checked_as N: the stage whose expectations make work FROM=N is held
+# to: the next one, or after the last, the last itself (stages.txt).
+checked_as = $(shell stages/stages.sh checked-as $(1))
+
 # unit_source UNIT: the hi.c it builds from.
 unit_source = $(or $(SOURCE_OF_$(1)),$(call stage_dir,$(1:stage%=%))/hi.c)
+# unit_from UNIT: the stage whose exercise UNIT is checked as, for a
+# stage's row in stages.txt is also the exercise of the stage before it.
+# Stage N's lesson is the exercise of stage N-1 (none for the first);
+# the workspace's, that of the stage it was copied from; an exercise
+# unit's (mk/exercises.mk), its stage's. None for the challenge.
+unit_from = $(strip $(if $(filter work,$(1)),$(WORK_FROM),$(if $(filter $(STAGE_UNITS),$(1)),$(call stage_before,$(1:stage%=%)),$(EXERCISE_FROM_$(1)))))
 # unit_stage UNIT: the stage whose expectations it is checked against.
-unit_stage = $(if $(filter work,$(1)),$(WORK_CHECKED_AS),$(if $(filter $(CHALLENGE_UNITS),$(1)),$(LAST_STAGE),$(1:stage%=%)))
-# unit_before UNIT: the stage its lesson is measured against: the stage
-# before it, or for the workspace the stage it was copied from.
-unit_before = $(if $(filter work,$(1)),$(WORK_FROM),$(call stage_before,$(call unit_stage,$(1))))
-unit_expects = $(if $(filter $(CHALLENGE_UNITS),$(1)),race-free,$(call stage_expects,$(call unit_stage,$(1))))
+unit_stage = $(if $(filter $(STAGE_UNITS),$(1)),$(1:stage%=%),$(if $(call unit_from,$(1)),$(call checked_as,$(call unit_from,$(1))),$(LAST_STAGE)))
+# unit_expects UNIT: stages.txt's expects of that stage. A copy made to
+# be changed (the workspace, an exercise unit) may keep a race or fix
+# it, so "race" is not asked of it; the challenge expects race-free.
+unit_expects = $(if $(filter $(CHALLENGE_UNITS),$(1)),race-free,$(if $(filter $(STAGE_UNITS),$(1)),$(call stage_expects,$(1:stage%=%)),$(filter-out race,$(call stage_expects,$(call unit_stage,$(1))))))
 unit_name = $(or $(NAME_OF_$(1)),$(1))
 
 # ============================ The command line ================================

@@ -6,12 +6,14 @@
 #   1. make work FROM=2 says what it checks the copy as (stage 3);
 #   2. the unchanged copy fails stage 3's race checks, with a message
 #      that names the expectation that broke;
-#   3. make work FROM=2 again refuses to overwrite a changed hi.c;
-#   4. with stage 3's change applied, make work test passes.
+#   3. with stage 3's change applied, make work test passes;
+#   4. make work FROM=3 then keeps that changed hi.c aside, and says where.
 #
 # Only the race test case runs (CK_RUN_CASE=race): it is what stage 3
-# changes. BINARIES are the workspace's files to compile first, on every
-# CPU at once. MAKE is the make to run (the Makefile passes its own).
+# changes. (Every exercise's check, each stage against its reference and
+# other changes, is mk/exercise-check.sh's.) BINARIES are the
+# workspace's files to compile first, on every CPU at once. MAKE is the
+# make to run (the Makefile passes its own).
 set -euo pipefail
 
 dir=${1:?usage: work-smoke.sh DIR "BINARIES"}
@@ -35,7 +37,7 @@ fail() { cat "$1"; echo "FAIL: $2"; exit 1; }
 
 rm -rf "$dir" && mkdir -p "$dir"
 in_workspace work FROM=2 >"$dir/new.log" 2>&1 || fail "$dir/new.log" "make work FROM=2 failed"
-grep -q 'checks it as stage 3' "$dir/new.log" || fail "$dir/new.log" "make work did not say what it checks"
+grep -q 'checks your copy as stage 3' "$dir/new.log" || fail "$dir/new.log" "make work did not say what it checks"
 
 build
 ! in_workspace work test >"$dir/unchanged.log" 2>&1 \
@@ -44,10 +46,12 @@ broke=$(grep -o 'stage 3 expects no data race' "$dir/unchanged.log" | head -1) \
     || fail "$dir/unchanged.log" "the failure does not say which expectation broke"
 
 cp "$stage3" "$dir/work/hi.c"
-! in_workspace work FROM=2 >"$dir/refused.log" 2>&1 \
-    || fail "$dir/refused.log" "make work overwrote a changed hi.c"
-
 build
 in_workspace work test >"$dir/solved.log" 2>&1 \
     || fail "$dir/solved.log" "stage 3's change, applied in the workspace, did not pass"
-echo "workspace: unchanged copy fails ($broke); a changed hi.c is not overwritten; stage 3's change passes"
+
+in_workspace work FROM=3 >"$dir/again.log" 2>&1 || fail "$dir/again.log" "make work FROM=3 failed"
+grep -q "kept as $dir/work/hi.from2.c" "$dir/again.log" && cmp -s "$stage3" "$dir/work/hi.from2.c" \
+    || fail "$dir/again.log" "make work FROM=3 did not keep the changed hi.c aside as hi.from2.c"
+echo "workspace: unchanged copy fails ($broke); stage 3's change passes;" \
+     "a new copy keeps the changed one aside"

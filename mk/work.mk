@@ -1,11 +1,14 @@
 # mk/work.mk - the attendee's workspace, in the manner of perf-ninja's labs.
 #
-#   make work FROM=N      copy stage N's handler to work/hi.c (mk/work.sh)
-#   make work TARGET      any per-stage target, on work/hi.c, checked as
-#                         stage N+1: test, bench, race, instr, profile, ...
+#   make work FROM=N      copy stage N's handler to work/hi.c (mk/work.sh),
+#                         keeping a changed one aside
+#   make work TARGET      any per-stage target, on work/hi.c, checked with
+#                         stage N's exercise (stages/stages.txt): test,
+#                         bench, race, instr, profile, ...
 #   make work cmp         work against stage N and stage N+1, with p-values
 #   make work diff        your change against stage N
-#   make work solution    the reference change, stage N to N+1
+#   make work solution    the reference change, stage N to N+1 (after
+#                         the last stage, its open exercise's answer)
 #   make work-smoke       the flow itself, inside make test
 
 .PHONY: work work-cmp work-diff work-solution work-smoke cmp solution
@@ -13,7 +16,7 @@
 # `make work` alone makes the workspace (with FROM) or says what it
 # holds; with another goal, it only selects the workspace.
 work:
-	@$(if $(OTHER_GOALS),:,$(if $(FROM),mk/work.sh new $(WORK) $(FROM) $(FORCE),mk/work.sh status $(WORK)))
+	@$(if $(OTHER_GOALS),:,$(if $(FROM),mk/work.sh new $(WORK) $(FROM),mk/work.sh status $(WORK)))
 
 cmp: $(if $(filter work,$(SELECTED)),work-cmp,work-needed)
 solution: $(if $(filter challenge,$(SELECTED)),challenge-solution,$(if $(filter work,$(SELECTED)),work-solution,work-needed))
@@ -35,9 +38,11 @@ work-cmp: $(OUT)/work/bench $(OUT)/stage$(WORK_FROM)/bench $(OUT)/stage$(WORK_CH
 work-diff:
 	@diff -u $(call stage_dir,$(WORK_FROM))/hi.c $(WORK)/hi.c && echo "no change yet: edit $(WORK)/hi.c" || true
 
+# The reference change: the next stage's hi.c, or after the last stage
+# the answer to its open exercise (mk/exercises.mk), a patch already.
 work-solution:
-	@$(if $(filter $(WORK_FROM),$(WORK_CHECKED_AS)),echo "stage $(WORK_FROM) is the last: no reference change exists; make work diff shows yours"; exit 0;) \
-	diff -u $(call stage_dir,$(WORK_FROM))/hi.c $(call stage_dir,$(WORK_CHECKED_AS))/hi.c || true
+	@$(if $(filter $(WORK_FROM),$(WORK_CHECKED_AS)),cat $(OPEN_EXERCISE_PATCH), \
+	  diff -u $(call stage_dir,$(WORK_FROM))/hi.c $(call stage_dir,$(WORK_CHECKED_AS))/hi.c || true)
 
 # The flow itself, as an attendee types it, in a workspace of its own
 # (mk/work-smoke.sh): stage 2 copied unchanged fails stage 3's checks,
@@ -46,7 +51,7 @@ work-solution:
 # itself would run even under make -n.)
 SMOKE_MAKE = $(MAKE)
 work-smoke: | deps-build deps-test
-	@echo "--- the workspace: stage 2 copied, checked as stage 3; unchanged it fails, with stage 3's change it passes"
+	@echo "--- the workspace: stage 2 copied, checked as stage 3: unchanged it fails, with stage 3's change it passes"
 	@MAKE="$(SMOKE_MAKE)" mk/work-smoke.sh $(OUT)/work-smoke "$(TEST_BUILD_FILES)"
 
 SMOKE_RUNS += work-smoke

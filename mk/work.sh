@@ -1,17 +1,18 @@
 #!/usr/bin/env bash
-# work.sh new WORK FROM [FORCE] - copy stage FROM into the workspace WORK
-# work.sh status WORK          - say what the workspace holds
-# work.sh challenge DIR [FORCE] - copy the challenge into DIR, or say
-#                                what DIR holds
+# work.sh new WORK FROM          - copy stage FROM into the workspace WORK
+# work.sh status WORK            - say what the workspace holds
+# work.sh challenge DIR [FORCE]  - copy the challenge into DIR, or say
+#                                  what DIR holds (FORCE=1: copy again)
 #
 # The workspace is one file to edit, WORK/hi.c, started from a stage's
-# handler; `make work test` then checks it against the next stage's
-# expectations. WORK/FROM remembers the stage, and WORK/.original the
-# copy as it was made, so that a changed hi.c is never overwritten by
-# accident (FORCE=1 allows it).
+# handler; `make work test` then checks it with that stage's exercise
+# (stages/stages.txt; stages.py criterion says it in words). WORK/FROM
+# remembers the stage, and WORK/.original the copy as it was made. A
+# hi.c with changes is never lost: a new copy moves it aside first, to
+# WORK/hi.fromN.c, and says so.
 set -euo pipefail
 
-# stage_folder, stage_title, next_stage, stage_list: the stages' reader.
+# stage_folder, checked_as, stage_list: the stages' reader.
 STAGES_FILE=stages/stages.txt
 . stages/stages.sh
 
@@ -34,37 +35,43 @@ changes() {
     cmp -s "$1/hi.c" "$1/.original" && echo ', unchanged so far' || echo ', with changes of yours'
 }
 
+# keep_aside DIR NAME: when DIR/hi.c has changes, moves it to the first
+# free DIR/hi.NAME.c (hi.NAME-2.c, ...) and says where, in one line.
+keep_aside() {
+    local dir=$1 name=$2 kept number=1
+    [ -f "$dir/hi.c" ] && ! cmp -s "$dir/hi.c" "$dir/.original" || return 0
+    kept=$dir/hi.$name.c
+    while [ -e "$kept" ]; do
+        number=$((number + 1))
+        kept=$dir/hi.$name-$number.c
+    done
+    mv "$dir/hi.c" "$kept"
+    echo "Your changed $dir/hi.c is kept as $kept."
+}
+
 new() {
-    local work=$1 from=$2 force=${3:-} folder next
+    local work=$1 from=$2 folder checked
     folder=$(stage_folder "$from")
     if [ -z "$from" ] || [ -z "$folder" ]; then
         echo "usage: make work FROM=N, where N is a stage: $(stage_list)" >&2
         exit 2
     fi
-    if [ -f "$work/hi.c" ] && ! cmp -s "$work/hi.c" "$work/.original" && [ "$force" != 1 ]; then
-        echo "work: $work/hi.c has changes of yours (make work diff shows them)." >&2
-        echo "  Copy it somewhere first, or overwrite it: make work FROM=$from FORCE=1" >&2
-        exit 1
-    fi
+    [ ! -f "$work/FROM" ] || keep_aside "$work" "from$(cat "$work/FROM")"
     copy_in "stages/$folder/hi.c" "$work"
     echo "$from" >"$work/FROM"
-    next=$(next_stage "$from")
+    checked=$(checked_as "$from")
     echo "$work/hi.c is now stage $from ($folder). Edit it; it is the only file you change."
-    if [ -n "$next" ]; then
-        echo "make work test checks it as stage $next: $(stage_title "$next")."
-    else
-        echo "Stage $from is the last one: make work test checks it against stage $from itself,"
-        echo "and passes once it runs fewer instructions per request, all else holding."
-    fi
     echo
     echo "The exercise (stages/$folder/README.md):"
     section "stages/$folder/README.md" Exercise
-    echo
-    local checks="stage $from's checks"
-    [ -z "$next" ] || checks="stage $next's checks"
-    echo "Then: make work test      does it pass $checks?"
-    echo "      make work cmp       how fast is it, against stage $from${next:+ and stage $next}?"
-    echo "      make work diff      what you changed${next:+;  make work solution: the reference change}"
+    echo "Then: make work test      does it pass, as stage $checked?"
+    if [ "$checked" != "$from" ]; then
+        echo "      make work cmp       how fast is it, against stage $from and stage $checked?"
+        echo "      make work diff      what you changed;  make work solution: the reference change"
+    else
+        echo "      make work cmp       how fast is it, against stage $from?"
+        echo "      make work diff      what you changed;  make work solution: a reference answer"
+    fi
 }
 
 status() {
@@ -86,9 +93,10 @@ challenge() {
     if [ -f "$dir/hi.c" ] && [ "$force" != 1 ]; then
         echo "$dir/hi.c is your copy of the challenge$(changes "$dir")."
         echo "make challenge test | hint | solution, or any stage target: bench, instr, profile, ..."
-        echo "(FORCE=1 make challenge starts again from challenge/hi.c)"
+        echo "(FORCE=1 make challenge starts again from challenge/hi.c, keeping yours aside)"
         return 0
     fi
+    keep_aside "$dir" yours
     copy_in challenge/hi.c "$dir"
     rm -f "$dir/hints.json"
     echo "$dir/hi.c is now the challenge. Edit it; it is the only file you change."
@@ -97,8 +105,8 @@ challenge() {
 }
 
 case ${1:-} in
-new) new "${2:?work}" "${3:-}" "${4:-}" ;;
+new) new "${2:?work}" "${3:-}" ;;
 status) status "${2:?work}" ;;
 challenge) challenge "${2:?dir}" "${3:-}" ;;
-*) echo "usage: work.sh new WORK FROM [FORCE] | status WORK | challenge DIR [FORCE]" >&2; exit 2 ;;
+*) echo "usage: work.sh new WORK FROM | status WORK | challenge DIR [FORCE]" >&2; exit 2 ;;
 esac

@@ -6,12 +6,15 @@
 #   stages.sh title N      stage N's title
 #   stages.sh before N     the stage before N (nothing for the first)
 #   stages.sh after N      the stage after N (nothing for the last)
+#   stages.sh checked-as N what make work FROM=N is checked as: the stage
+#                          after N, or N itself for the last (its open row)
 # Python has the other reader, stages/stages.py; nothing else parses the file.
 
 STAGES_FILE=${STAGES_FILE:-$(dirname "$0")/stages.txt}
 
-# stage_rows: the stages' lines, comments and blank lines left out.
-stage_rows() { awk '!/^#/ && NF' "$STAGES_FILE"; }
+# stage_rows: the stages' lines: not the comments, the blank lines or the
+# open exercise's row (its first column is not a number).
+stage_rows() { awk '!/^#/ && $1 ~ /^[0-9]+$/' "$STAGES_FILE"; }
 
 # stage_field N COLUMN: one column of stage N's row (folder is 2, expects
 # 3, instructions 4); nothing when there is no stage N.
@@ -26,6 +29,9 @@ stage_title() { stage_rows | awk -v n="$1" '$1 == n { $1 = $2 = $3 = $4 = ""; su
 stage_list() { stage_rows | awk '{ printf "%s%s", sep, $1; sep = " " }'; }
 next_stage() { stage_rows | awk -v n="$1" 'found { print $1; exit } $1 == n { found = 1 }'; }
 previous_stage() { stage_rows | awk -v n="$1" '$1 == n { print before; exit } { before = $1 }'; }
+# checked_as N: the stage make work FROM=N is checked as (the row after
+# N; after the last, the last itself, with the open row's claim).
+checked_as() { [ -n "$(stage_folder "$1")" ] && { next_stage "$1" | grep . || echo "$1"; }; }
 
 case ${0##*/} in
 stages.sh)
@@ -34,6 +40,7 @@ stages.sh)
     title) stage_title "${2:?usage: stages.sh title N}" ;;
     before) previous_stage "${2:?usage: stages.sh before N}" ;;
     after) next_stage "${2:?usage: stages.sh after N}" ;;
-    *) echo "usage: stages.sh table | title N | before N | after N" >&2; exit 2 ;;
+    checked-as) checked_as "${2:?usage: stages.sh checked-as N}" ;;
+    *) echo "usage: stages.sh table | title N | before N | after N | checked-as N" >&2; exit 2 ;;
     esac ;;
 esac

@@ -1,8 +1,9 @@
 /*
  * check_main.c - the one test suite every stage must pass: main().
  *
- * The Makefile builds it once per stage, against that stage's hi.c (or
- * the attendee's work/hi.c), with every tests/check_*.c.
+ * The Makefile links it once per unit (a stage, the attendee's
+ * work/hi.c, ...) with that unit's hi.c and tests/unit.c, and every
+ * tests/check_*.c.
  * Each of those files checks one concern and registers it as one test case
  * (check_suite.h lists them); this file only puts them together and runs
  * them.
@@ -14,23 +15,31 @@
  *   HI_RACE_NOTSAN   tests/race.c for this stage, built without it
  * and for Check itself (CK_ENV): CK_VERBOSITY=verbose lists every test;
  * CK_RUN_CASE=robust runs one test case (handler, live, process, robust,
- * race).
+ * race); each case is also tagged with its name, so that
+ * CK_INCLUDE_TAGS="handler race" runs several.
  */
 #include <stdlib.h>
 
 #include "check_suite.h"
 
+/* Adds test_case to suite, tagged with its name (CK_INCLUDE_TAGS). */
+static void add_case(Suite *suite, TCase *test_case, const char *name)
+{
+    tcase_set_tags(test_case, name);
+    suite_add_tcase(suite, test_case);
+}
+
 /* Returns the suite for this stage: the same test cases for every stage;
- * each decides for itself what depends on STAGE_RACE_FREE. */
+ * each decides for itself what depends on unit_race_free. */
 static Suite *hi_suite(void)
 {
-    Suite *suite = suite_create(SUITE_NAME);
+    Suite *suite = suite_create(unit_name);
 
-    suite_add_tcase(suite, contract_tcase());
-    suite_add_tcase(suite, live_tcase());
-    suite_add_tcase(suite, process_tcase());
-    suite_add_tcase(suite, robust_tcase());
-    suite_add_tcase(suite, race_tcase());
+    add_case(suite, contract_tcase(), "handler");
+    add_case(suite, live_tcase(), "live");
+    add_case(suite, process_tcase(), "process");
+    add_case(suite, robust_tcase(), "robust");
+    add_case(suite, race_tcase(), "race");
     return suite;
 }
 
