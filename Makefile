@@ -129,7 +129,7 @@ help:
 	@echo "The challenge: a server with problems nobody names (challenge/README.md)"
 	@echo "  make challenge            copy it to work/challenge/hi.c, the one file you edit"
 	@echo "  make challenge test       the suite, then each problem, measured: still there, or fixed"
-	@echo "  make challenge hint       one hint at a time (PROBLEM=\"locks\": for that one)"
+	@echo "  make challenge hint       one hint at a time (PROBLEM=2: for the second problem left)"
 	@echo "  make challenge diff       your changes;  make challenge solution: the reference fix"
 	@echo "  make challenge TARGET     bench, instr, profile, memprofile, blockprofile, syscalls, ..."
 	@echo

@@ -2,19 +2,25 @@
 """check.py - the challenge's checker: which problems a handler still has,
 measured, never read from its source.
 
-  check.py measure UNIT-OUTDIR LABEL [--expect=fixed|present]
+  check.py measure UNIT-OUTDIR LABEL [--expect=fixed|present] [--name-fixed]
       Measures the handler built into UNIT-OUTDIR (its bench and
-      bench-uncounted, as mk/measure.mk builds them) and prints, problem by
-      problem, what was measured and whether the problem is still there.
-      Writes UNIT-OUTDIR/problems/report.json, which `hint` reads.
-      Exits 0 when every problem is fixed; with --expect=present (the
-      challenge as given, in make test), when every problem is there.
+      bench-uncounted, as mk/measure.mk builds them), problem by problem,
+      and says how many are still there. It names no problem that is still
+      there: finding them is the challenge, and `hint` is the one way to
+      hear of one. With --name-fixed (the attendee's own copy, and the
+      reference solution when asked for), each fixed problem is named,
+      with what was measured. Writes UNIT-OUTDIR/problems/report.json,
+      keyed on what it measured (the two binaries and the environment),
+      and takes it again from there while that key holds. Exits 0 when
+      every problem is fixed; with --expect=present (the challenge as
+      given, in make test), when every problem is there.
 
-  check.py hint REPORT STATE [PROBLEM]
-      Prints the next hint for the first problem REPORT says is left (or
-      for PROBLEM, one of the names the report shows): first which tool
-      shows it, then where to look, then what to change. STATE (a file)
-      remembers how many hints each problem has had.
+  check.py hint UNIT-OUTDIR STATE [N]
+      Prints the next hint for the first problem still there (or the Nth
+      one still there), measuring the unit again first when the report is
+      missing or was made of other binaries or in another environment:
+      first which tool shows it, then where to look, then what to change.
+      STATE (a file) remembers how many hints each problem has had.
 
 Every fact is a measurement of the running code, so a fix written
 differently from challenge/solution/hi.c passes as long as it removes the
@@ -25,12 +31,14 @@ few percent (compiler, libc, the size of the environment); the verdicts
 do not, since each is a relation or a count that should be 0. The
 features the challenge asks to keep are checked too (missing_features).
 """
+import hashlib
 import json
 import os
 import re
 import shutil
 import subprocess
 import sys
+import textwrap
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -56,6 +64,12 @@ def fail(message):
     """Prints message and exits 2: the measurement itself went wrong."""
     print(f"check: {message}", file=sys.stderr)
     sys.exit(2)
+
+
+def say(text):
+    """Prints text in lines of at most 78 columns, the later ones indented."""
+    print(textwrap.fill(text, width=78, subsequent_indent="  ", break_on_hyphens=False,
+                        break_long_words=False))
 
 
 def number(value):
@@ -96,7 +110,7 @@ def callgrind(unit, name, query=None, extra_env=None):
     env = bench_env(**(extra_env or {}))
     if query is not None:
         env["BENCH_QUERY"] = query
-    outdir = os.path.join(unit, "problems", name)
+    outdir = os.path.join(unit, "problems", f"run-{len(RUNS) + 1}")
     done = subprocess.run([os.path.join(ROOT, "bench", "instr.py"), "run",
                            os.path.join(unit, "bench-uncounted"), outdir],
                           env=env, capture_output=True, text=True)
@@ -125,7 +139,7 @@ class Skipped(Exception):
 def strace_counts(unit, calls):
     """Runs BenchmarkHi for calls requests under strace -c -f and returns
     {system call: times called} for the whole run."""
-    summary = os.path.join(unit, "problems", f"strace-{calls}.txt")
+    summary = os.path.join(unit, "problems", f"calls-{calls}.txt")
     env = bench_env(BENCH="^BenchmarkHi$", BENCHTIME=f"{calls}x", COUNT="1")
     if shutil.which("strace") is None:
         raise Skipped("strace is not installed (make deps-perf installs it)")
@@ -162,8 +176,8 @@ def allocation_problem(unit):
     run = callgrind(unit, "plain")
     allocs = sum(row["calls"] for row in run["functions"] if ALLOCATING.match(row["function"]))
     bytes_ = bytes_per_request(unit)
-    return allocs >= RARE, (f"allocations per request: {number(allocs)}"
-                            f" ({number(bytes_)} B/op in BenchmarkHi); want 0")
+    return allocs >= RARE, (f"{number(allocs)} per request ({number(bytes_)} B/op in"
+                            " BenchmarkHi); want 0")
 
 
 def query_length_problem(unit):
@@ -174,10 +188,9 @@ def query_length_problem(unit):
     first = (middle - short) / (QUERY_LENGTHS[1] - QUERY_LENGTHS[0])
     second = (long_ - middle) / (QUERY_LENGTHS[2] - QUERY_LENGTHS[1])
     ratio = second / first if first > 0 else 1.0
-    return ratio > 1.25, (f"each byte of query costs {second:.1f} instructions from"
-                          f" {QUERY_LENGTHS[1]} to {QUERY_LENGTHS[2]} bytes, {first:.1f} from"
-                          f" {QUERY_LENGTHS[0]} to {QUERY_LENGTHS[1]} (x{ratio:.2f}; want under"
-                          f" x1.25, a cost that grows no faster than the query)")
+    return ratio > 1.25, (f"{second:.1f} instructions a byte at {QUERY_LENGTHS[1]}-{QUERY_LENGTHS[2]}"
+                          f" bytes, {first:.1f} at {QUERY_LENGTHS[0]}-{QUERY_LENGTHS[1]}"
+                          f" (x{ratio:.2f}; want under x1.25)")
 
 
 def lock_problem(unit):
@@ -185,7 +198,7 @@ def lock_problem(unit):
     locks = {row["function"]: row["calls"] for row in run["functions"]
              if instr.LOCKING.search(row["function"]) and "unlock" not in row["function"]}
     total = sum(locks.values())
-    return total >= RARE, f"locks taken per request: {number(total)}; want 0"
+    return total >= RARE, f"{number(total)} taken per request; want 0"
 
 
 def syscall_problem(unit):
@@ -193,8 +206,8 @@ def syscall_problem(unit):
     total = sum(calls.values())
     named = ", ".join(f"{name} {number(count)}" for name, count in
                       sorted(calls.items(), key=lambda item: -item[1]) if count >= RARE)
-    return total >= RARE, (f"system calls per request: {number(total)}"
-                           + (f" ({named})" if named else "") + "; want 0")
+    return total >= RARE, (f"{number(total)} per request" + (f" ({named})" if named else "")
+                           + "; want 0")
 
 
 def environment_problem(unit):
@@ -203,9 +216,9 @@ def environment_problem(unit):
                for i in range(EXTRA_VARIABLES)}
     padded = callgrind(unit, "environment", extra_env=padding)
     delta = padded["per_op"] - plain["per_op"]
-    return delta >= 50, (f"{EXTRA_VARIABLES} more environment variables cost {delta:+.0f}"
-                         f" instructions per request ({number(plain['per_op'])} to"
-                         f" {number(padded['per_op'])}); want no change")
+    return delta >= 50, (f"{EXTRA_VARIABLES} more variables cost {delta:+.0f} instructions per"
+                         f" request ({number(plain['per_op'])} to {number(padded['per_op'])});"
+                         " want +0")
 
 
 PROBLEMS = [
@@ -290,7 +303,8 @@ def missing_features(unit):
 
 def note_skipped(unit, skipped):
     """Leaves OUT/skipped/UNIT-problems.txt, which make test's count reads,
-    when a measurement could not be taken here; removes it otherwise."""
+    when a measurement could not be taken here; removes it otherwise.
+    It says why, not which problem."""
     path = os.path.join(os.path.dirname(os.path.abspath(unit)), "skipped",
                         os.path.basename(os.path.abspath(unit)) + "-problems.txt")
     if not skipped:
@@ -299,88 +313,123 @@ def note_skipped(unit, skipped):
         return
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "w") as file:
-        file.write(f"{os.path.basename(os.path.abspath(unit))} problems: {'; '.join(skipped)}\n")
+        file.write(f"{os.path.basename(os.path.abspath(unit))}: {len(skipped)} of {len(PROBLEMS)}"
+                   f" problems not measured here: {'; '.join(skipped)}\n")
 
 
 # ============================ Commands ========================================
 
-def measure(unit, label, expect):
-    """The measure subcommand. Returns the exit status."""
+# What a run leaves in the environment of its own: make's and the shell's
+# bookkeeping, which says nothing of the code measured.
+VOLATILE = ("MAKEFLAGS", "MAKELEVEL", "MFLAGS", "MAKEOVERRIDES", "MAKE_TERMOUT", "MAKE_TERMERR",
+            "OLDPWD", "SHLVL", "_")
+
+
+def measurement_key(unit):
+    """Returns what a report is good for: a digest of the two binaries
+    measured and of the environment they ran in (its size moves counts,
+    and one problem is about the environment)."""
+    digest = hashlib.sha256()
+    for binary in ("bench", "bench-uncounted"):
+        with open(os.path.join(unit, binary), "rb") as file:
+            digest.update(file.read())
+    environment = sorted((name, value) for name, value in os.environ.items() if name not in VOLATILE)
+    digest.update(json.dumps(environment).encode())
+    return digest.hexdigest()
+
+
+def report_path(unit):
+    return os.path.join(unit, "problems", "report.json")
+
+
+def measured_report(unit):
+    """Returns the unit's report: the one on disk while its key holds,
+    else a new measurement (which it writes): a dict with "key",
+    "problems" (name, present, measured, in PROBLEMS' order), "skipped"
+    (why, per measurement not taken) and "missing" (features lost)."""
     for binary in ("bench", "bench-uncounted"):
         if not os.access(os.path.join(unit, binary), os.X_OK):
             fail(f"no {binary} in {unit}: build it first (make challenge test does)")
-    os.makedirs(os.path.join(unit, "problems"), exist_ok=True)
-    print(f"--- {label}: the challenge's problems, measured")
-    missing = missing_features(unit)
-    report, skipped = [], []
+    key = measurement_key(unit)
+    if os.path.exists(report_path(unit)):
+        with open(report_path(unit)) as file:
+            report = json.load(file)
+        if isinstance(report, dict) and report.get("key") == key:
+            return report
+    shutil.rmtree(os.path.join(unit, "problems"), ignore_errors=True)
+    os.makedirs(os.path.join(unit, "problems"))
+    report = {"key": key, "problems": [], "skipped": [], "missing": missing_features(unit)}
     for name, problem in PROBLEMS:
         try:
             present, fact = problem(unit)
         except Skipped as why:
-            skipped.append(f"{name}: {why}")
-            print(f"{'SKIPPED':<12} {name:<13} {why}")
+            report["skipped"].append(str(why))
             continue
-        report.append({"problem": name, "present": present, "measured": fact})
-        print(f"{'still there' if present else 'fixed':<12} {name:<13} {fact}")
-    with open(os.path.join(unit, "problems", "report.json"), "w") as file:
+        report["problems"].append({"problem": name, "present": present, "measured": fact})
+    with open(report_path(unit), "w") as file:
         json.dump(report, file, indent=1)
-    note_skipped(unit, skipped)
-    for feature in missing:
-        print(f"FAIL: {label}: {feature}. Keep every feature: removing one is not a fix")
-    if missing:
+    note_skipped(unit, report["skipped"])
+    return report
+
+
+def measure(unit, label, expect, name_fixed):
+    """The measure subcommand. Returns the exit status."""
+    print(f"--- {label}: the challenge's problems, measured")
+    report = measured_report(unit)
+    problems, skipped = report["problems"], report["skipped"]
+    for feature in report["missing"]:
+        say(f"FAIL: {label}: {feature}. Keep every feature: removing one is not a fix")
+    if report["missing"]:
         return 1
-    left = [row["problem"] for row in report if row["present"]]
+    if name_fixed:
+        for row in problems:
+            if not row["present"]:
+                print(f"fixed: {row['problem']}: {row['measured']}")
+    for why in skipped:
+        say(f"not measured here: one problem's measurement: {why}")
+    left = [number for number, row in enumerate(problems, 1) if row["present"]]
+    measured = f"{len(problems)} problems measured" + (f", {len(skipped)} not" if skipped else "")
     if expect == "present":
-        fixed = [row["problem"] for row in report if not row["present"]]
-        if fixed:
-            print(f"FAIL: {label} should have every problem, and its tools no longer see:"
-                  f" {', '.join(fixed)}")
+        if len(left) < len(problems):
+            gone = [number for number, row in enumerate(problems, 1) if not row["present"]]
+            say(f"FAIL: {label} should have every problem, and its tools no longer see number"
+                f" {', '.join(map(str, gone))} (challenge/SOLUTION.md's table; {report_path(unit)})")
             return 1
-        print(f"PASS: {label}: all {len(report)} problems measured are there, each seen by its"
-              f" measurement{' (' + str(len(skipped)) + ' skipped)' if skipped else ''}")
+        print(f"PASS: {label}: {len(left)} of {measured} are there, each seen by its measurement")
         return 0
     if left:
-        print(f"{label}: {len(left)} of {len(report)} problems left ({', '.join(left)})."
-              " make challenge hint gives one hint at a time.")
+        say(f"{label}: {len(left)} of {measured} still there, not named here: finding them is"
+            " the challenge. make challenge hint gives one hint at a time.")
         return 1
-    print(f"PASS: {label}: all {len(report)} problems measured are fixed"
-          f"{' (' + str(len(skipped)) + ' skipped)' if skipped else ''}, every feature kept")
+    print(f"PASS: {label}: all {measured} are fixed, every feature kept")
     return 0
 
 
-def hint(report_path, state_path, wanted=""):
-    """The hint subcommand: the next hint for the first problem left, or
-    for the problem named wanted. Returns the exit status."""
-    if not os.path.exists(report_path):
-        print("No measurements of your copy yet: make challenge test measures it, problem by"
-              " problem. Then make challenge hint.")
-        return 0
-    with open(report_path) as file:
-        left = [row for row in json.load(file) if row["present"]]
-    if wanted:
-        if wanted not in HINTS:
-            print(f"There is no problem called {wanted!r}; they are: {', '.join(HINTS)}")
-            return 2
-        left = [row for row in left if row["problem"] == wanted]
-        if not left:
-            print(f"{wanted}: fixed, as your last make challenge test measured.")
-            return 0
+def hint(unit, state_path, wanted=""):
+    """The hint subcommand: the next hint for the first problem still
+    there, or for the wanted-th one still there. Returns the exit status."""
+    report = measured_report(unit)
+    left = [row for row in report["problems"] if row["present"]]
     if not left:
-        print("Every problem is fixed, as your last make challenge test measured. Nothing to hint.")
+        print("Every problem measured is fixed in your copy, as measured just now. Nothing to hint.")
         return 0
+    if wanted and not (wanted.isdigit() and 1 <= int(wanted) <= len(left)):
+        print(f"PROBLEM={wanted}: want a number from 1 to {len(left)}, one of the problems still"
+              " there in the checker's order")
+        return 2
     given = {}
     if os.path.exists(state_path):
         with open(state_path) as file:
             given = json.load(file)
-    problem = left[0]
+    problem = left[int(wanted) - 1 if wanted else 0]
     name = problem["problem"]
     hints = HINTS[name]
     shown = min(given.get(name, 0), len(hints) - 1)
     print(f"{name}: {problem['measured']}")
-    print(f"hint {shown + 1} of {len(hints)}: {hints[shown]}")
+    say(f"hint {shown + 1} of {len(hints)}: {hints[shown]}")
     if shown + 1 < len(hints):
-        print("(make challenge hint again for the next one;"
-              " PROBLEM=\"name\" for another problem's)")
+        print("(make challenge hint again for the next one"
+              + (f"; PROBLEM=2 to {len(left)} for another problem's" if len(left) > 1 else "") + ")")
     else:
         print("(the last hint for this one; make challenge solution shows the reference fix)")
     given[name] = shown + 1
@@ -390,16 +439,16 @@ def hint(report_path, state_path, wanted=""):
 
 
 def main(argv):
-    if len(argv) in (4, 5) and argv[1] == "measure":
-        expect = argv[4] if len(argv) == 5 else "--expect=fixed"
-        if expect not in ("--expect=fixed", "--expect=present"):
-            fail(f"unknown {expect}: want --expect=fixed or --expect=present")
-        return measure(argv[2], argv[3], expect.split("=")[1])
-    if len(argv) in (4, 5) and argv[1] == "hint":
-        return hint(*argv[2:])
-    print("usage: check.py measure UNIT-OUTDIR LABEL [--expect=fixed|present]"
-          " | hint REPORT STATE [PROBLEM]",
-          file=sys.stderr)
+    options = [arg for arg in argv[2:] if arg.startswith("--")]
+    args = [arg for arg in argv[2:] if not arg.startswith("--")]
+    if argv[1:2] == ["measure"] and len(args) == 2 \
+            and set(options) <= {"--expect=fixed", "--expect=present", "--name-fixed"}:
+        expect = "present" if "--expect=present" in options else "fixed"
+        return measure(args[0], args[1], expect, "--name-fixed" in options)
+    if argv[1:2] == ["hint"] and len(args) in (2, 3) and not options:
+        return hint(*args)
+    print("usage: check.py measure UNIT-OUTDIR LABEL [--expect=fixed|present] [--name-fixed]"
+          " | hint UNIT-OUTDIR STATE [N]", file=sys.stderr)
     return 2
 
 

@@ -5,8 +5,8 @@
 #                             (FORCE=1: again, over your changes)
 #   make challenge test       the shared suite, then each problem, measured:
 #                             still there, or fixed (challenge/check.py)
-#   make challenge hint       the next hint for the first problem left
-#                             (PROBLEM="query length": for that one)
+#   make challenge hint       the next hint for the first problem still there
+#                             (PROBLEM=2: for the second one still there)
 #   make challenge solution   the reference fix as a diff, and its measurements
 #   make challenge diff       your changes so far
 #   make challenge TARGET     any per-stage target on your copy: bench,
@@ -15,7 +15,8 @@
 # make test runs the suite and the checker on the challenge as given,
 # which must have every problem, and on its reference solution, which
 # must have none: a change that hides a problem from its measurement
-# fails there.
+# fails there. Neither names a problem: only the attendee's own copy
+# names what it fixed, and only make challenge hint one still there.
 
 .PHONY: challenge hint challenge-hint challenge-solution challenge-diff
 
@@ -25,10 +26,11 @@ challenge:
 	@$(if $(OTHER_GOALS),:,mk/work.sh challenge $(CHALLENGE_WORK) $(FORCE))
 
 # UNIT-problems: every problem of the challenge, measured on UNIT; fails
-# while one is left. UNIT-problems-present, the reverse: fails unless
-# every problem is there (the challenge as given).
+# while one is still there. The attendee's copy names those it fixed.
+# UNIT-problems-present, the reverse: fails unless every problem is there
+# (the challenge as given).
 %-problems: $(OUT)/%/bench $(OUT)/%/bench-uncounted | deps-bench deps-perf
-	@challenge/check.py measure $(OUT)/$* "$(call unit_name,$*)"
+	@challenge/check.py measure $(OUT)/$* "$(call unit_name,$*)" $(if $(filter challenge,$*),--name-fixed)
 %-problems-present: $(OUT)/%/bench $(OUT)/%/bench-uncounted | deps-bench deps-perf
 	@challenge/check.py measure $(OUT)/$* "$(call unit_name,$*)" --expect=present
 
@@ -37,14 +39,19 @@ challenge-test: challenge-suite challenge-problems ;
 challenge-given-test: challenge-given-suite challenge-given-problems-present ;
 challenge-solved-test: challenge-solved-suite challenge-solved-problems ;
 
+# A hint comes from a measurement of the copy as it is now: the checker
+# measures again when the copy, or the environment, changed since.
 hint: challenge-hint
-challenge-hint:
-	@challenge/check.py hint $(OUT)/challenge/problems/report.json $(CHALLENGE_WORK)/hints.json "$(PROBLEM)"
+challenge-hint: $(if $(wildcard $(CHALLENGE_WORK)/hi.c),$(OUT)/challenge/bench $(OUT)/challenge/bench-uncounted) \
+                | deps-bench deps-perf
+	@$(if $(wildcard $(CHALLENGE_WORK)/hi.c),challenge/check.py hint $(OUT)/challenge $(CHALLENGE_WORK)/hints.json "$(PROBLEM)", \
+	  echo "there is no copy of the challenge yet: make challenge puts one in $(CHALLENGE_WORK)/")
 
 challenge-diff:
 	@diff -u challenge/hi.c $(CHALLENGE_WORK)/hi.c && echo "no change yet: edit $(CHALLENGE_WORK)/hi.c" || true
 
-# The reference fix, and what the checker measures of it.
-challenge-solution: challenge-solved-problems
+# The reference fix, and what the checker measures of it, each problem named.
+challenge-solution: $(OUT)/challenge-solved/bench $(OUT)/challenge-solved/bench-uncounted | deps-bench deps-perf
 	@diff -u challenge/hi.c challenge/solution/hi.c || true
-	@echo "(the reference fix above; its measurements before it)"
+	@echo "(the reference fix above; what the checker measures of it below)"
+	@challenge/check.py measure $(OUT)/challenge-solved "$(call unit_name,challenge-solved)" --name-fixed

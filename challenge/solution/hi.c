@@ -110,14 +110,36 @@ static unsigned long next_visitor(void)
 /* ============================ Statistics ================================= */
 
 /* What the server has done since it started, printed by hi_shutdown()
- * when HI_DEBUG is set. Shared by every worker thread: each count is an
- * atomic of its own, so no thread waits for another to count. They are
- * read only at the end, so they need not agree with each other mid-way. */
-static struct {
-    atomic_ulong pages;         /* answered 200 */
-    atomic_ulong rejected;      /* answered 400 */
-    atomic_ulong bytes;         /* body bytes of the pages */
-} stats;
+ * when HI_DEBUG is set. Each thread counts in a block of its own, in C11
+ * thread storage: no request writes a cache line that another thread's
+ * requests write too, as a shared atomic would (each add would first move
+ * the line from the CPU that wrote it last). A thread's counts join the
+ * totals once, when it exits: counts_key's destructor runs then, and
+ * takes totals_lock, once per thread, never per request. */
+struct counts {
+    unsigned long pages;        /* answered 200 */
+    unsigned long rejected;     /* answered 400 */
+    unsigned long bytes;        /* body bytes of the pages */
+};
+static _Thread_local struct counts thread_counts;
+static _Thread_local int thread_counts_kept;   /* counts_key holds them */
+static struct counts totals;
+static pthread_mutex_t totals_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_key_t counts_key;
+
+/* Adds a thread's counts (counts_key's value: its thread_counts) to the
+ * totals. counts_key's destructor, which pthreads runs as the thread
+ * exits, while its thread storage is still there. */
+static void add_to_totals(void *thread_counts_of_exiting_thread)
+{
+    const struct counts *counts = thread_counts_of_exiting_thread;
+
+    pthread_mutex_lock(&totals_lock);
+    totals.pages += counts->pages;
+    totals.rejected += counts->rejected;
+    totals.bytes += counts->bytes;
+    pthread_mutex_unlock(&totals_lock);
+}
 
 /* The process's CPU time when hi_init() ran, in nanoseconds. */
 static unsigned long long started_cpu_ns;
@@ -135,15 +157,19 @@ static unsigned long long process_cpu_ns(void)
     return (unsigned long long)now.tv_sec * 1000000000u + (unsigned long long)now.tv_nsec;
 }
 
-/* Counts one answered request: a page of page_bytes bytes when status
- * is 200, a rejection otherwise. */
+/* Counts one answered request, in the calling thread's own counts: a
+ * page of page_bytes bytes when status is 200, a rejection otherwise.
+ * A thread's first count hands them to counts_key, whose destructor
+ * runs only for a thread whose value is set. */
 static void count_request(int status, size_t page_bytes)
 {
+    if (!thread_counts_kept)
+        thread_counts_kept = pthread_setspecific(counts_key, &thread_counts) == 0;
     if (status == 200) {
-        atomic_fetch_add_explicit(&stats.pages, 1, memory_order_relaxed);
-        atomic_fetch_add_explicit(&stats.bytes, page_bytes, memory_order_relaxed);
+        thread_counts.pages++;
+        thread_counts.bytes += page_bytes;
     } else {
-        atomic_fetch_add_explicit(&stats.rejected, 1, memory_order_relaxed);
+        thread_counts.rejected++;
     }
 }
 
@@ -246,9 +272,12 @@ static const char *html_entity(char c)
 /* Appends the length bytes of text to page, with every character that
  * HTML treats as markup replaced by its entity. Returns 0, or -1 if it
  * does not fit. The validation lets no such character through today;
- * escaping anyway means that loosening the pattern one day cannot open a
- * hole in the page. Straight into the page, in one pass over a length
- * already known: nothing to allocate, nothing measured twice. */
+ * escaping anyway keeps a quote from ever closing the attribute. It is
+ * not what keeps the page safe: the color lands in CSS, inside a style
+ * attribute, where "red;background:url(...)" needs no markup at all. The
+ * allow-list, ^\w*$, is the defence; this is the second line. Straight
+ * into the page, in one pass over a length already known: nothing to
+ * allocate, nothing measured twice. */
 static int append_escaped(struct page *page, const char *text, size_t length)
 {
     for (size_t i = 0; i < length; i++) {
@@ -311,6 +340,11 @@ int hi_init(void)
         fprintf(stderr, "hi: cannot create a thread-specific key\n");
         goto fail;
     }
+    if (pthread_key_create(&counts_key, add_to_totals) != 0) {
+        fprintf(stderr, "hi: cannot create a thread-specific key\n");
+        pthread_key_delete(thread_match_key);
+        goto fail;
+    }
     return 0;
 
 fail:
@@ -352,13 +386,21 @@ void hi_handle(struct response_writer *writer, const char *query)
  * made, so LeakSanitizer finds nothing at exit. */
 void hi_shutdown(void)
 {
-    unsigned long answered = atomic_load(&stats.pages) + atomic_load(&stats.rejected);
     unsigned long long spent = process_cpu_ns() - started_cpu_ns;
+    struct counts all;
 
+    /* The worker threads have exited and added theirs (civetweb joins
+     * them first); this thread has not, so it adds its own, once. */
+    pthread_setspecific(counts_key, NULL);
+    add_to_totals(&thread_counts);
+    pthread_key_delete(counts_key);
+    pthread_mutex_lock(&totals_lock);
+    all = totals;
+    pthread_mutex_unlock(&totals_lock);
     if (debug)
         fprintf(stderr, "hi: %lu pages (%lu bytes), %lu rejected, %llu ns of CPU each\n",
-                atomic_load(&stats.pages), atomic_load(&stats.bytes),
-                atomic_load(&stats.rejected), answered != 0 ? spent / answered : 0);
+                all.pages, all.bytes, all.rejected,
+                all.pages + all.rejected != 0 ? spent / (all.pages + all.rejected) : 0);
     /* Other threads freed theirs on exit; this one's is still here. */
     free_thread_match(pthread_getspecific(thread_match_key));
     pthread_setspecific(thread_match_key, NULL);
