@@ -9,7 +9,11 @@
 
       then the functions those instructions ran in. Writes into OUTDIR:
       callgrind.out (the raw profile), annotate.txt (callgrind_annotate,
-      with our source lines annotated), and instr.json.
+      with our source lines annotated), and instr.json. A count is kept
+      for what it was taken of: the binary, INSTR_CALLS and the
+      environment (BENCH_QUERY, and its size, which moves where the
+      stack lies); while all three are the same, the kept count is
+      printed again, said to be kept, and callgrind does not run.
 
   instr.py cmp OLD-OUTDIR NEW-OUTDIR
       Per-function instructions/op of two runs side by side, with deltas.
@@ -42,6 +46,7 @@ instruction costs: an atomic add, a cache miss or a wait for a lock is
 one instruction and many nanoseconds. That is why the workbook always
 shows ns/op beside it.
 """
+import hashlib
 import json
 import os
 import re
@@ -184,6 +189,35 @@ def print_functions(rows, limit=12):
 
 # ============================ run ============================================
 
+# What make and the shell put in the environment of their own, which a
+# benchmark's count does not depend on, and which differ from one
+# invocation to the next: left out of the run, and so of its key.
+VOLATILE = ("MAKEFLAGS", "MAKELEVEL", "MFLAGS", "MAKEOVERRIDES", "MAKE_TERMOUT", "MAKE_TERMERR",
+            "OLDPWD", "SHLVL", "_")
+
+
+def count_key(binary, calls, env):
+    """Returns a digest of everything a count depends on: the binary, the
+    number of calls and the environment it runs in."""
+    digest = hashlib.sha256()
+    with open(binary, "rb") as file:
+        digest.update(file.read())
+    digest.update(json.dumps([calls, sorted(env.items())]).encode())
+    return digest.hexdigest()
+
+
+def print_count(result, profile, outdir, kept):
+    """Prints a count the way the run subcommand does."""
+    print(f"{result['benchmark']:<20} {result['calls']:>10} {per_op(result['per_op']):>12} instructions/op")
+    if kept:
+        print("(kept from the count of the same binary, in the same environment, not counted again)")
+    print()
+    print(f"where they ran (per call of {HANDLER}, the writer {WRITER} left out):")
+    print_functions(result["functions"])
+    print(f"wrote: {profile}\n       {os.path.join(outdir, 'annotate.txt')} (source lines annotated)"
+          f"\n       {os.path.join(outdir, 'instr.json')}")
+
+
 def run(binary, outdir):
     """The run subcommand. Returns the exit status."""
     calls = os.environ.get("INSTR_CALLS") or "2000"
@@ -196,11 +230,21 @@ def run(binary, outdir):
         fail(f"no benchmark binary at {binary}")
     os.makedirs(outdir, exist_ok=True)
     profile = os.path.join(outdir, "callgrind.out")
+    env = {name: value for name, value in os.environ.items() if name not in VOLATILE}
+    env.update(BENCH="^BenchmarkHi$", BENCHTIME=f"{calls}x", COUNT="1")
+    env.pop("BENCH_JSON", None)
+    key = count_key(binary, calls, env)
+    result_path = os.path.join(outdir, "instr.json")
+    if os.path.exists(result_path):
+        with open(result_path) as file:
+            kept = json.load(file)
+        if kept.get("key") == key:
+            print_count(kept, profile, outdir, kept=True)
+            return 0
+        os.remove(result_path)      # never shown again as this run's
     for old in os.listdir(outdir):
         if old.startswith("callgrind.out"):
             os.remove(os.path.join(outdir, old))
-    env = dict(os.environ, BENCH="^BenchmarkHi$", BENCHTIME=f"{calls}x", COUNT="1")
-    env.pop("BENCH_JSON", None)
     done = subprocess.run(
         ["valgrind", "--tool=callgrind", "--collect-atstart=no",
          f"--toggle-collect={HANDLER}", f"--toggle-collect={WRITER}",
@@ -226,15 +270,10 @@ def run(binary, outdir):
         subprocess.run(["callgrind_annotate", "--auto=yes", "--inclusive=yes", profile],
                        stdout=file, stderr=subprocess.DEVNULL)
     result = {"benchmark": benchmark[1], "calls": calls, "instructions": total,
-              "per_op": total / calls, "functions": rows}
-    with open(os.path.join(outdir, "instr.json"), "w") as file:
+              "per_op": total / calls, "functions": rows, "key": key}
+    with open(result_path, "w") as file:
         json.dump(result, file, indent=1)
-    print(f"{benchmark[1]:<20} {calls:>10} {per_op(total / calls):>12} instructions/op")
-    print()
-    print(f"where they ran (per call of {HANDLER}, the writer {WRITER} left out):")
-    print_functions(rows)
-    print(f"wrote: {profile}\n       {os.path.join(outdir, 'annotate.txt')} (source lines annotated)"
-          f"\n       {os.path.join(outdir, 'instr.json')}")
+    print_count(result, profile, outdir, kept=False)
     return 0
 
 

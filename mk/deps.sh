@@ -24,8 +24,8 @@ packages_of() {
     build)   echo gcc make pkg-config libc6-dev libcivetweb-dev libpcre2-dev ;;
     test)    echo check clang valgrind patch optional:libclang-rt-dev ;;
     bench)   echo libbenchmark-tools python3-scipy wrk gnuplot-nox valgrind ;;
-    profile) echo optional:google-perftools libgoogle-perftools-dev graphviz gcovr file ;;
-    perf)    echo "optional:linux-perf|linux-tools-$(uname -r)" strace valgrind ;;
+    profile) echo optional:google-perftools libgoogle-perftools-dev graphviz gcovr python3-pil ;;
+    perf)    echo "optional:linux-perf|linux-tools-$(uname -r)" strace valgrind librsvg2-bin python3-pil ;;
     fuzz)    echo clang optional:libclang-rt-dev ;;
     slides)  echo pandoc optional:chromium command:node:nodejs command:npm:npm ;;
     *) echo "deps: unknown group $1 (build, test, bench, profile, perf, fuzz, slides)" >&2; return 1 ;;

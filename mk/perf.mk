@@ -76,9 +76,10 @@ nagle: $(OUT)/nagle/server $(OUT)/stage$(LAST_STAGE)/server | deps-bench
 # Every tool above once, briefly, each checked for what it must show
 # (profiles/perf-smoke.sh); the perf runs this machine does not allow are
 # reported as skipped, with why.
-perf-smoke: $(OUT)/stage1/bench-uncounted $(OUT)/stage$(LAST_STAGE)/bench-uncounted $(OUT)/stage$(LAST_STAGE)/server \
-            $(OUT)/nagle/server $(OUT)/stage4/bench-cpu $(CONTENTION_LIB) $(JS_READY) | deps-perf deps-bench
-	@echo "--- the C tools: dhat and optinfo; perf's flame, flame-server, stat, syscalls, offcpu, annotate; nagle"
+perf-smoke: $(foreach unit,$(STAGE_UNITS) challenge-given,$(OUT)/$(unit)/bench-uncounted) \
+            $(OUT)/stage$(LAST_STAGE)/server $(OUT)/nagle/server $(OUT)/stage4/bench-cpu $(CONTENTION_LIB) \
+            $(JS_READY) | deps-perf deps-bench
+	@echo "--- the C tools: dhat, optinfo; perf's flame (every stage), flame-server, stat, syscalls, offcpu, annotate; nagle"
 	@profiles/perf-smoke.sh $(OUT) $(LAST_STAGE) $(call stage_dir,$(LAST_STAGE))/hi.c
 
 # perf-allow: what the perf targets need, for a user who is not root,

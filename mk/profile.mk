@@ -28,6 +28,13 @@ $(CONTENTION_LIB): profiles/contention.c $(COMPILER_STAMP) | deps-profile
 	$(call say,CC,$@)
 	$(Q)$(CC) -std=c11 $(WARNINGS) -O2 -g -fno-omit-frame-pointer -fPIC -shared -o $@ $< -ldl
 
+# A program that makes an exact number of contended lock calls, which
+# the profiler must count exactly (profile-smoke).
+$(OUT)/profiles/contention-test: profiles/contention_test.c $(COMPILER_STAMP) | deps-build
+	@mkdir -p $(@D)
+	$(call say,CC,$@)
+	$(Q)$(CC) -std=c11 $(WARNINGS) -O2 -g -fno-omit-frame-pointer -pthread -o $@ $<
+
 # The benchmarks with gperftools' CPU profiler linked in (gcc drops it
 # silently without --no-as-needed); allocations are not counted here.
 $(OUT)/%/bench-cpu: $(call bench_objects,%) $(call objects,o2,bench/alloc_count_none.c) | deps-build deps-profile
@@ -93,11 +100,12 @@ cover: $(call per_unit,cover)
 # Each profile kind once, briefly, into out/profile-smoke/; each check
 # looks for the function the lesson is about, so a broken pipeline fails.
 PROFILE_SMOKE_BINARIES := $(OUT)/stage1/bench-cpu $(OUT)/stage1/bench-heap $(OUT)/stage4/bench-cpu \
-  $(OUT)/stage$(LAST_STAGE)/bench-heap $(OUT)/stage$(LAST_STAGE)/server-cpu $(CONTENTION_LIB)
+  $(OUT)/stage$(LAST_STAGE)/bench-heap $(OUT)/stage$(LAST_STAGE)/server-cpu $(CONTENTION_LIB) \
+  $(OUT)/profiles/contention-test $(OUT)/challenge-given/bench-cpu
 
 .PHONY: profile-smoke
 profile-smoke: $(PROFILE_SMOKE_BINARIES) | deps-bench
-	@echo "--- profile smoke run: cpu and mem (stage 1), block (stage 4), mem and server (stage $(LAST_STAGE))"
+	@echo "--- profile smoke run: cpu and mem (stage 1), block (stage 4, the challenge), mem and server (stage $(LAST_STAGE))"
 	@profiles/profile-smoke.sh $(OUT) $(LAST_STAGE)
 
 SMOKE_RUNS += profile-smoke

@@ -6,7 +6,8 @@
 #   1. make work FROM=2 says what it checks the copy as (stage 3);
 #   2. the unchanged copy fails stage 3's race checks, with a message
 #      that names the expectation that broke;
-#   3. with stage 3's change applied, make work test passes;
+#   3. with stage 3's change applied, make work test passes, and make
+#      work flame draws its flame graph (checked by its pixels);
 #   4. make work FROM=3 then keeps that changed hi.c aside, and says where.
 #
 # Only the race test case runs (CK_RUN_CASE=race): it is what stage 3
@@ -50,8 +51,20 @@ build
 in_workspace work test >"$dir/solved.log" 2>&1 \
     || fail "$dir/solved.log" "stage 3's change, applied in the workspace, did not pass"
 
+# The workspace's own flame graph, a picture with its frames in it
+# (where perf may sample here).
+status=0
+BENCHTIME=0.3s in_workspace work flame >"$dir/flame.log" 2>&1 || status=$?
+flame=$dir/out/work/perf/flame
+case $status in
+0) profiles/pictures.py flame "$flame/flame.png" "$(cat "$flame/flame-focus.depth")" >"$dir/picture.log" \
+       || fail "$dir/picture.log" "make work flame drew no flame graph worth the name" ;;
+3) echo "(make work flame: SKIPPED where perf may not sample)" >"$dir/picture.log" ;;
+*) fail "$dir/flame.log" "make work flame failed" ;;
+esac
+
 in_workspace work FROM=3 >"$dir/again.log" 2>&1 || fail "$dir/again.log" "make work FROM=3 failed"
 grep -q "kept as $dir/work/hi.from2.c" "$dir/again.log" && cmp -s "$stage3" "$dir/work/hi.from2.c" \
     || fail "$dir/again.log" "make work FROM=3 did not keep the changed hi.c aside as hi.from2.c"
-echo "workspace: unchanged copy fails ($broke); stage 3's change passes;" \
-     "a new copy keeps the changed one aside"
+echo "workspace: unchanged copy fails ($broke); stage 3's change passes;"
+echo "  its flame graph is drawn; a new copy keeps the changed one aside"

@@ -50,7 +50,7 @@ work-solution:
 # (Its make is passed through a variable: a recipe line that names $(MAKE)
 # itself would run even under make -n.)
 SMOKE_MAKE = $(MAKE)
-work-smoke: | deps-build deps-test
+work-smoke: $(JS_READY) | deps-build deps-test deps-perf
 	@echo "--- the workspace: stage 2 copied, checked as stage 3: unchanged it fails, with stage 3's change it passes"
 	@MAKE="$(SMOKE_MAKE)" mk/work-smoke.sh $(OUT)/work-smoke "$(TEST_BUILD_FILES)"
 

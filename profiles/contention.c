@@ -33,6 +33,11 @@
  *
  *   CONTENTION_PROFILE=block.prof LD_PRELOAD=./libcontention.so ./bench
  *   google-pprof --text --contentions ./bench block.prof
+ *
+ * and, beside it in $CONTENTION_PROFILE.locks, which mutex each wait was
+ * for: per mutex, its address, the contended calls and the time they
+ * waited, and the file it lies in with its offset there, from which
+ * profiles/locknames.py finds the variable's name in the symbol table.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -56,8 +61,9 @@
 /* ============================ State ====================================== */
 
 struct contended_stack {
-    atomic_ullong key;            /* hash of the frames; 0 while the slot is free */
+    atomic_ullong key;            /* hash of the frames and mutex; 0 while free */
     atomic_int ready;             /* frames written */
+    pthread_mutex_t *mutex;       /* the lock waited for */
     int depth;
     void *frames[MAX_DEPTH];
     atomic_ullong wait_ns;        /* total time spent blocked */
@@ -168,11 +174,13 @@ static void complete_stack(struct pending_wait *wait, uintptr_t *unlocker_frame)
 
 /* ============================ The table ================================== */
 
-/* Returns a hash of frames[0..depth), never 0 (0 marks a free slot). */
-static unsigned long long hash_frames(void *const *frames, int depth)
+/* Returns a hash of mutex and frames[0..depth), never 0 (0 marks a free
+ * slot). */
+static unsigned long long hash_frames(const pthread_mutex_t *mutex, void *const *frames, int depth)
 {
-    unsigned long long hash = 14695981039346656037ULL;   /* FNV-1a */
+    unsigned long long hash = 14695981039346656037ULL ^ (uintptr_t)mutex;   /* FNV-1a */
 
+    hash *= 1099511628211ULL;
     for (int i = 0; i < depth; i++) {
         hash ^= (uintptr_t)frames[i];
         hash *= 1099511628211ULL;
@@ -180,14 +188,24 @@ static unsigned long long hash_frames(void *const *frames, int depth)
     return hash ? hash : 1;
 }
 
-/* Returns the table's slot for the stack frames[0..depth), claiming a
- * free one for a new stack, or NULL when the table is full. Open
- * addressing, a slot claimed with one compare-and-swap: no lock. A thread
- * that finds a slot being claimed waits while its claimer copies the
- * frames in, a few nanoseconds (unless the claimer loses its CPU then). */
-static struct contended_stack *find_slot(void *const *frames, int depth)
+/* Returns whether slot holds the stack frames[0..depth) of waits for
+ * mutex. */
+static int same_stack(const struct contended_stack *slot, const pthread_mutex_t *mutex,
+                      void *const *frames, int depth)
 {
-    unsigned long long key = hash_frames(frames, depth);
+    return slot->mutex == mutex && slot->depth == depth &&
+           memcmp(slot->frames, frames, (size_t)depth * sizeof frames[0]) == 0;
+}
+
+/* Returns the table's slot for the waits for mutex at the stack
+ * frames[0..depth), claiming a free one for a new stack, or NULL when the
+ * table is full. Open addressing, a slot claimed with one
+ * compare-and-swap: no lock. A thread that finds a slot being claimed
+ * waits while its claimer copies the frames in, a few nanoseconds
+ * (unless the claimer loses its CPU then). */
+static struct contended_stack *find_slot(pthread_mutex_t *mutex, void *const *frames, int depth)
+{
+    unsigned long long key = hash_frames(mutex, frames, depth);
     size_t size = (size_t)depth * sizeof frames[0];
 
     for (unsigned i = 0; i < TABLE_SIZE; i++) {
@@ -198,6 +216,7 @@ static struct contended_stack *find_slot(void *const *frames, int depth)
             unsigned long long expected = 0;
 
             if (atomic_compare_exchange_strong(&slot->key, &expected, key)) {
+                slot->mutex = mutex;
                 slot->depth = depth;
                 memcpy(slot->frames, frames, size);
                 atomic_store_explicit(&slot->ready, 1, memory_order_release);
@@ -210,7 +229,7 @@ static struct contended_stack *find_slot(void *const *frames, int depth)
             continue;
         while (!atomic_load_explicit(&slot->ready, memory_order_acquire))
             ;   /* its claimer is copying the frames in: a few nanoseconds */
-        if (slot->depth == depth && memcmp(slot->frames, frames, size) == 0)
+        if (same_stack(slot, mutex, frames, depth))
             return slot;
     }
     return NULL;
@@ -280,18 +299,18 @@ static void register_tally(void)
     }
 }
 
-/* Adds one wait: to this thread's tally when it is at the same stack as
- * the last, else to the table through a new tally. */
+/* Adds one wait: to this thread's tally when it is at the same stack,
+ * for the same mutex, as the last, else to the table through a new
+ * tally. */
 static void file_wait(const struct pending_wait *wait)
 {
     struct contended_stack *slot = atomic_load_explicit(&tally.slot, memory_order_relaxed);
-    size_t size = (size_t)wait->depth * sizeof wait->frames[0];
 
-    if (slot == NULL || slot->depth != wait->depth || memcmp(slot->frames, wait->frames, size) != 0) {
+    if (slot == NULL || !same_stack(slot, wait->mutex, wait->frames, wait->depth)) {
         if (!tally_registered)
             register_tally();
         file_tally(&tally);
-        slot = find_slot(wait->frames, wait->depth);
+        slot = find_slot(wait->mutex, wait->frames, wait->depth);
         atomic_store_explicit(&tally.slot, slot, memory_order_relaxed);
         if (slot == NULL) {
             atomic_fetch_add_explicit(&lost_waits, 1, memory_order_relaxed);
@@ -424,6 +443,54 @@ static void write_maps(FILE *out)
     fclose(maps);
 }
 
+/* Writes to out, one line per mutex that was waited for: its address,
+ * contended calls, nanoseconds waited, and the file it lies in with its
+ * offset there (dladdr; "-" for memory no file maps, a heap block). */
+static void write_locks(FILE *out)
+{
+    for (int i = 0; i < TABLE_SIZE; i++) {
+        struct contended_stack *slot = &table[i];
+        unsigned long long count = 0, wait_ns = 0;
+        Dl_info where;
+        int first = 1;
+
+        if (atomic_load(&slot->key) == 0 || !atomic_load(&slot->ready))
+            continue;
+        for (int j = 0; j < i && first; j++)   /* a mutex is written once, at its first slot */
+            first = !(atomic_load(&table[j].key) != 0 && table[j].mutex == slot->mutex);
+        if (!first)
+            continue;
+        for (int j = i; j < TABLE_SIZE; j++) {
+            if (atomic_load(&table[j].key) != 0 && table[j].mutex == slot->mutex) {
+                count += atomic_load(&table[j].count);
+                wait_ns += atomic_load(&table[j].wait_ns);
+            }
+        }
+        if (dladdr(slot->mutex, &where) != 0 && where.dli_fname != NULL)
+            fprintf(out, "%p %llu %llu %s 0x%lx\n", (void *)slot->mutex, count, wait_ns,
+                    where.dli_fname[0] != '\0' ? where.dli_fname : "(the program)",
+                    (unsigned long)((uintptr_t)slot->mutex - (uintptr_t)where.dli_fbase));
+        else
+            fprintf(out, "%p %llu %llu - -\n", (void *)slot->mutex, count, wait_ns);
+    }
+}
+
+/* Writes write_locks()'s lines to profile_path with ".locks" added. */
+static void write_locks_beside(const char *profile_path)
+{
+    char path[4096];
+    FILE *out;
+
+    snprintf(path, sizeof path, "%s.locks", profile_path);
+    out = fopen(path, "w");
+    if (out == NULL) {
+        fprintf(stderr, "contention: cannot write %s\n", path);
+        return;
+    }
+    write_locks(out);
+    fclose(out);
+}
+
 /* Writes the profile at exit. Delays are in nanoseconds, so the clock
  * rate google-pprof should assume is 1e9 "cycles" per second. */
 __attribute__((destructor)) static void contention_write(void)
@@ -464,6 +531,7 @@ __attribute__((destructor)) static void contention_write(void)
     }
     write_maps(out);
     fclose(out);
+    write_locks_beside(path);
     lost = atomic_load(&lost_waits);
     fprintf(stderr, "contention: %llu contended lock call%s at %d stack%s", total,
             total == 1 ? "" : "s", stacks, stacks == 1 ? "" : "s");

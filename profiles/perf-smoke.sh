@@ -4,9 +4,11 @@
 # Each run is checked for what it must show: DHAT's 20 KB block per call
 # in stage 1, the call into query.c that the compiler did not inline, the
 # Nagle stall, and, where perf may run, pcre2_compile widest in stage 1's
-# flame graph, the socket write widest in the server's, one recvfrom per
-# request, workers waiting in poll, and the contention profiler against
-# the kernel's count. A perf run that this machine does not allow (exit
+# flame graph, the socket write widest in the server's, every stage's
+# and the challenge's flame graph drawn (each picture checked by its
+# pixels, profiles/pictures.py), a run too short to draw refused, one
+# recvfrom per request, workers waiting in poll, and the contention
+# profiler against the kernel's count. A perf run that this machine does not allow (exit
 # status 3 from profiles/perf_allowed.sh) is skipped, and the reasons go
 # to OUT/skipped/perf-smoke.txt, one line, for make test's count.
 set -euo pipefail
@@ -43,6 +45,12 @@ expect() {
     echo "FAIL: $3: '$2' not in $smoke/$1.txt"
     exit 1
 }
+# picture NAME: fail unless NAME's flame.png shows its frames, as deep
+# as its graph goes.
+picture() {
+    profiles/pictures.py flame "$smoke/$1/flame.png" "$(cat "$smoke/$1/flame-focus.depth")" \
+        >>"$smoke/pictures.txt" || { tail -n 1 "$smoke/pictures.txt"; exit 1; }
+}
 # widest NAME PATTERN WHAT: fail unless the widest frame of NAME's flame
 # graph (its widest.txt) matches PATTERN.
 widest() {
@@ -70,8 +78,26 @@ if run stat profiles/perf.sh stat "$out/stage$last/bench-uncounted" "$smoke/stat
 fi
 if run flame profiles/perf.sh flame "$out/stage1/bench-uncounted" "$smoke/flame"; then
     widest flame pcre2_compile "stage 1's flame graph: pcre2_compile is not the widest frame under hi_handle"
+    picture flame
+    # Every other stage's, and the challenge's: the shallow ones too.
+    STAGES_FILE=stages/stages.txt
+    . stages/stages.sh
+    for unit in $(stage_list | sed 's/[0-9][0-9]*/stage&/g') challenge-given; do
+        [ "$unit" != stage1 ] || continue
+        BENCHTIME=0.3s run "flame-$unit" profiles/perf.sh flame "$out/$unit/bench-uncounted" "$smoke/flame-$unit"
+        picture "flame-$unit"
+    done
+    # Too short a run to draw says so, and draws nothing.
+    if BENCHTIME=1x profiles/perf.sh flame "$out/stage1/bench-uncounted" "$smoke/flame-short" \
+           >"$smoke/flame-short.txt" 2>&1 || [ -e "$smoke/flame-short/flame.png" ]; then
+        cat "$smoke/flame-short.txt"
+        echo "FAIL: a flame graph of a run too short to sample was drawn, or did not fail"
+        exit 1
+    fi
+    expect flame-short 'too few to draw' "a flame graph of a run too short to sample"
 fi
 if run flame-server profiles/perf.sh flame-server "$out/stage$last/server" "$smoke/flame-server"; then
+    picture flame-server
     # The socket write is widest only where the kernel's part of it is
     # sampled; in user space alone, the handler must still be seen.
     if grep -qx yes "$smoke/flame-server/kernel.txt"; then
@@ -85,15 +111,9 @@ fi
 if run annotate env SOURCE="$last_source" profiles/perf.sh annotate "$out/stage$last/bench-uncounted" "$smoke/annotate"; then
     expect annotate 'hottest function of our own code: ' "perf annotate"
 fi
-# perf, reading tracepoints (strace stands in for perf trace).
+# perf, reading tracepoints (strace stands in for perf trace; a trace
+# that lost events is taken again by perf.sh itself, never shown).
 run syscalls profiles/perf.sh syscalls "$out/stage$last/server" "$smoke/syscalls"
-# perf trace says when it fell behind and lost events; such a count is
-# not a measurement, so it is taken again, once.
-if grep -q '^WARNING: perf trace lost' "$smoke/syscalls.txt"; then
-    grep '^WARNING' "$smoke/syscalls.txt"
-    echo "(measuring the system calls once more)"
-    run syscalls profiles/perf.sh syscalls "$out/stage$last/server" "$smoke/syscalls"
-fi
 expect syscalls '^  recvfrom *\(0\.9[0-9]\|1\.0[0-9]\)' "the live server's system calls per request"
 if run offcpu profiles/perf.sh offcpu "$out/stage$last/server" "$smoke/offcpu"; then
     expect offcpu 'civetweb-worker *poll' "where the server's threads wait"
@@ -102,14 +122,11 @@ if run block-check profiles/block_check.sh "$out/stage4/bench-cpu" "$out/profile
        "$smoke/block-check"; then
     expect block-check '^PASS: the profiler saw every lock call' "the contention profiler against the kernel"
 fi
-for png in "$smoke/flame/flame.png" "$smoke/flame-server/flame.png"; do
-    [ ! -e "$png" ] || file "$png" | grep -q 'PNG image' || { echo "FAIL: $png is not a PNG"; exit 1; }
-done
-
-echo "C tools smoke run: each showed what it must (DHAT's 20 KB frame vector, the call into query.c," \
-     "a Nagle stall${skipped[*]:+; the rest where perf may run}, pcre2_compile widest in stage 1 and the socket" \
-     "write in the server, one recvfrom per request, workers waiting in poll, the contention profiler" \
-     "against the kernel)"
+flames=$(grep -c 'a flame graph' "$smoke/pictures.txt" 2>/dev/null || echo 0)
+echo "C tools smoke run: each showed what it must: DHAT's 20 KB frame vector, the call into"
+echo "  query.c, a Nagle stall${skipped[*]:+; where perf may run:} pcre2_compile widest in stage 1 and"
+echo "  the socket write in the server, $flames flame graphs checked by their pixels, one recvfrom"
+echo "  per request, workers waiting in poll, the contention profiler against the kernel"
 if [ ${#skipped[@]} != 0 ]; then
     mkdir -p "$out/skipped"
     echo "perf-smoke: ${skipped[*]}: $why" >"$out/skipped/perf-smoke.txt"

@@ -3,12 +3,14 @@
 
   perfreport.py flame DIR ROOT FOCUS TEMPLATE BINARY
       DIR/perf.data holds call-graph samples. Writes DIR/flame.html (the
-      whole program, interactive: click a frame to zoom, search names) and
+      whole program, interactive: click to zoom, search names) and
       DIR/flame-focus.html (only what ran under the function FOCUS, e.g.
-      hi_handle, or "-" for everything, kernel frames shown as one), both offline,
-      from d3-flame-graph's TEMPLATE; prints the share of samples under
-      ROOT and under hi_handle, and the widest frames under ROOT that are
-      not the workbook's own code.
+      hi_handle, or "-" for everything, kernel frames shown as one), both
+      offline, from d3-flame-graph's TEMPLATE; and flame.svg and flame.png,
+      the picture of the focus (flamegraph.py). Prints the share of
+      samples under ROOT and under hi_handle, and the widest frames under
+      ROOT that are not the workbook's own code. Too few samples under
+      ROOT to show anything: says so and writes nothing.
 
   perfreport.py stat CSV CALLS
       Prints `perf stat -x,` output per call of the benchmark, and names the
@@ -17,6 +19,7 @@
   perfreport.py syscalls TRACE REQUESTS
       TRACE is `perf trace -s` or `strace -c -f` output for the live
       server; prints its system calls per request, the failing ones marked.
+      A trace that lost events gets no table: it says so, and exits 4.
 
   perfreport.py offcpu DIR SERVER-PID REQUESTS
       DIR/perf.data holds system-wide sched_switch events with call graphs;
@@ -29,6 +32,7 @@ import subprocess
 import sys
 from collections import defaultdict
 
+import flamegraph
 from optinfo import defined_functions
 
 
@@ -124,23 +128,31 @@ def own_functions():
     return names
 
 
-def write_flame(path, template, stacks, title, picture=False):
+def write_flame(path, template, stacks, title):
     """Writes one offline flame graph from d3-flame-graph's template, as
-    perf's own flamegraph script does (the two placeholders); a picture's
-    page (for the PNG) leaves out the buttons and the details line."""
+    perf's own flamegraph script does (the two placeholders)."""
     with open(template) as file:
         page = file.read()
     options = {"colorscheme": "blue-green", "context": title}
     page = page.replace("/** @options_json **/", json.dumps(options))
     page = page.replace("/** @flamegraph_json **/", json.dumps(stacks))
-    if picture:
-        page = page.replace("</head>", "<style>#controls, #details { display: none }</style></head>", 1)
     with open(path, "w") as file:
         file.write(page)
 
 
+# Fewer samples than this under the root, and a flame graph shows noise:
+# a picture of it would be mostly empty.
+MIN_SAMPLES = 20
+FLAME_FILES = ("flame.html", "flame-focus.html", "flame.svg", "flame.png", "flame-focus.depth",
+               "widest.txt", "kernel.txt")
+
+
 def flame(directory, root_name, focus_name, template, binary):
-    """The flame subcommand. Returns 0, or 1 when ROOT never ran."""
+    """The flame subcommand. Returns 0, or 1 when too little ran under
+    ROOT to draw (which it says)."""
+    for name in FLAME_FILES:      # never an earlier run's, beside this one's
+        if os.path.exists(os.path.join(directory, name)):
+            os.remove(os.path.join(directory, name))
     stacks_path = os.path.join(directory, "stacks.json")
     done = subprocess.run(["perf", "script", "report", "flamegraph", "-f", "json", "-o", stacks_path],
                           cwd=directory, capture_output=True, text=True, stdin=subprocess.DEVNULL)
@@ -152,17 +164,21 @@ def flame(directory, root_name, focus_name, template, binary):
     root = merged_under(stacks, root_name)
     focus = kernel_collapsed(stacks if focus_name == "-" else merged_under(stacks, focus_name))
     under = tree_total(root)
-    if total == 0 or under == 0:
-        print(f"flame: no sample ran under {root_name} ({total} samples in all): the run was"
-              " too short, or the stacks could not be unwound", file=sys.stderr)
+    if under < MIN_SAMPLES:
+        print(f"flame: {under} samples ran under {root_name} ({total} in all): too few to draw"
+              " anything but noise, so nothing was drawn. Run it longer (BENCHTIME=2s, or"
+              " DURATION=5s for the server)", file=sys.stderr)
         return 1
     write_flame(os.path.join(directory, "flame.html"), template, stacks,
                 f"{binary}: every sample, {total} in all")
     write_flame(os.path.join(directory, "flame-focus.html"), template, focus,
                 f"{binary}: the {tree_total(focus)} samples under {focus_name}")
-    write_flame(os.path.join(directory, "flame-picture.html"), template, focus, "", picture=True)
+    levels, _ = flamegraph.draw(focus, os.path.join(directory, "flame.svg"),
+                                os.path.join(directory, "flame.png"),
+                                f"{os.path.basename(os.path.dirname(binary))}: {tree_total(focus)} samples under"
+                                f" {'the server' if focus_name == '-' else focus_name}")
     with open(os.path.join(directory, "flame-focus.depth"), "w") as file:
-        file.write(f"{depth(focus)}\n")
+        file.write(f"{levels}\n")
     others = widest_frames(root, own_functions() | {"[unknown]"})
     handler = tree_total(merged_under(stacks, "hi_handle"))
     print(f"{under} of {total} samples ran under {root_name} ({100 * under / total:.0f}%)"
@@ -178,8 +194,8 @@ def flame(directory, root_name, focus_name, template, binary):
     with open(os.path.join(directory, "kernel.txt"), "w") as file:
         file.write("yes\n" if kernel else "no\n")
     if not kernel:
-        print("(user space only: perf may not sample the kernel here, so the time spent inside system"
-              " calls, such as mg_write's send, is not shown; make perf-allow shows it)")
+        print("(user space only: perf may not sample the kernel here, so the time spent inside"
+              " system calls,\n such as mg_write's send, is not shown; make perf-allow shows it)")
     return 0
 
 
@@ -290,12 +306,25 @@ def stat(csv_path, calls):
 
 # ============================ syscalls =======================================
 
+# The syscalls subcommand's exit status when the trace lost events.
+LOST_EVENTS = 4
+
+
 def syscalls(trace_path, requests):
-    """The syscalls subcommand. Returns 0, or 1 when none were traced."""
+    """The syscalls subcommand. Returns 0; 1 when none were traced; or
+    LOST_EVENTS, after saying so and printing no count, when perf trace
+    lost events: every count would be short."""
     requests = int(requests)
     calls, errors = defaultdict(int), defaultdict(int)
     with open(trace_path) as file:
         text = file.read()
+    # perf trace reads its events after the kernel wrote them; when it falls
+    # behind, the kernel drops some and perf says so, a line per batch.
+    lost = sum(int(count) for count in re.findall(r"^LOST (\d+) events!", text, re.M))
+    if lost:
+        print(f"perf trace lost {lost:,} events: it fell behind the server, so its counts would be"
+              " short,\nand none is shown")
+        return LOST_EVENTS
     if "% time" in text:   # strace -c -f: % time, seconds, usecs/call, calls, [errors,] syscall
         for line in text.splitlines():
             fields = line.split()
@@ -325,12 +354,6 @@ def syscalls(trace_path, requests):
     rare = sum(calls[n] for n in calls if calls[n] / requests < 0.01)
     if rare:
         print(f"  (and {rare:,} calls of rarer ones: start-up, new connections)")
-    # perf trace reads its events after the kernel wrote them; when it falls
-    # behind, the kernel drops some and perf says so, a line per batch.
-    lost = sum(int(count) for count in re.findall(r"^LOST (\d+) events!", text, re.M))
-    if lost:
-        print(f"WARNING: perf trace lost {lost:,} events (it fell behind the server), so every count"
-              " above is short; run it again, or on a quieter machine")
     return 0
 
 

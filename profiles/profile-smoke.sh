@@ -2,11 +2,15 @@
 # profile-smoke.sh OUT LAST - every profile kind once, briefly, inside make test.
 #
 # Into OUT/profile-smoke/: the CPU and heap profiles of stage 1, the
-# contention profile of stage 4, the heap and server profiles of the last
-# stage (LAST), each checked for the function its lesson is about, so that
-# a broken pipeline fails; and a profile too short to sample, which must
-# fail with a clear message. Where google-pprof cannot be installed
-# (Ubuntu 26.04), writes OUT/skipped/profile-smoke.txt and exits 0.
+# contention profiles of stage 4 and of the challenge (whose waits are
+# too short for pprof's seconds), the heap and server profiles of the
+# last stage (LAST), each checked for the function its lesson is about,
+# and every picture checked by its pixels (profiles/pictures.py), so
+# that a broken pipeline fails; the contention profiler against a program
+# that makes an exact number of contended lock calls; and a profile too
+# short to sample, which must fail with a clear message. Where
+# google-pprof cannot be installed (Ubuntu 26.04), writes
+# OUT/skipped/profile-smoke.txt and exits 0.
 set -euo pipefail
 
 out=${1:?usage: profile-smoke.sh OUT LAST}
@@ -47,11 +51,28 @@ profile mem "$out/stage$last/bench-heap" mem-none BENCHTIME=5000x
 expect_in "$smoke/mem-none/mem-top.txt" '^nothing allocated per request' "stage $last allocation profile"
 profile block "$out/stage4/bench-cpu" block BENCHTIME=0.3s CONTENTION_LIB="$out/profiles/libcontention.so"
 expect_in "$smoke/block/block-top.txt" color_is_valid "stage 4 contention profile"
+expect_in "$smoke/block/block-locks.txt" '^  shared_match_lock (stages/' "stage 4's lock, by its name"
+profile block "$out/challenge-given/bench-cpu" block-challenge BENCHTIME=0.3s \
+    CONTENTION_LIB="$out/profiles/libcontention.so"
+expect_in "$smoke/block-challenge/block-locks.txt" '^  stats (challenge/hi.c' "the challenge's lock, by its name"
 profile server "$out/stage$last/server-cpu" server DURATION=2s
 expect_in "$smoke/server/server-top-cum.txt" handle_request "stage $last server profile"
-for png in cpu/cpu mem/mem block/block server/server cpu/cpu-slide block/block-slide; do
-    file "$smoke/$png.png" | grep -q 'PNG image' || { echo "FAIL: no PNG at $smoke/$png.png"; exit 1; }
+pictures=0
+for png in cpu/cpu mem/mem mem-none/mem block/block server/server cpu/cpu-slide mem/mem-slide \
+           block/block-slide block-challenge/block block-challenge/block-slide; do
+    profiles/pictures.py graph "$smoke/$png.png" >>"$log" || { tail -n 1 "$log"; exit 1; }
+    pictures=$((pictures + 1))
 done
+
+# The contention profiler counts exactly: a program that makes 200
+# contended lock calls (and as many uncontended) must be seen to make 200.
+CONTENTION_PROFILE="$smoke/exact.prof" LD_PRELOAD="$out/profiles/libcontention.so" \
+    "$out/profiles/contention-test" 200 >"$smoke/exact.txt" 2>&1 || { cat "$smoke/exact.txt"; exit 1; }
+expect_in "$smoke/exact.txt" '^contention: 200 contended lock calls at 1 stack' \
+    "the contention profiler, on a program that makes exactly 200 contended lock calls"
+profiles/locknames.py "$smoke/exact.prof.locks" "$out/profiles/contention-test" >"$smoke/exact-locks.txt"
+expect_in "$smoke/exact-locks.txt" '^  round_lock (profiles/contention_test.c:[0-9]*): 200 contended calls' \
+    "the contention profiler's lock, by name and count"
 
 if BENCHTIME=1x CPUPROFILE_FREQUENCY=1 profiles/profile.sh cpu "$out/stage1/bench-cpu" "$smoke/empty" \
        >"$smoke/empty.log" 2>&1; then
@@ -60,5 +81,6 @@ if BENCHTIME=1x CPUPROFILE_FREQUENCY=1 profiles/profile.sh cpu "$out/stage1/benc
     exit 1
 fi
 expect_in "$smoke/empty.log" "has no samples" "a CPU profile without samples"
-echo "profile smoke run: 5 profiles drawn, each showing what its lesson is about;" \
-     "a run too short to sample fails with a clear message"
+echo "profile smoke run: 7 profiles, each showing what its lesson is about, $pictures pictures"
+echo "  checked by their pixels; the lock profiler exact on 200 contended calls, naming the lock;"
+echo "  a run too short to sample fails with a clear message"

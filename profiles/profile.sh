@@ -32,7 +32,11 @@ if ! command -v google-pprof >/dev/null; then
 fi
 need dot graphviz
 mkdir -p "$outdir"
+# Never an earlier run's report beside this run's picture: every file of
+# this kind goes first (cpu*, mem*, block*, server*).
+rm -f "$outdir/$kind"*
 written=()
+after_top=()    # what a kind prints after its top lines
 
 # pprof ARGS...: google-pprof, whose chatter on stderr is kept in
 # pprof-stderr.txt and shown only if it fails.
@@ -45,6 +49,7 @@ pprof() {
 }
 
 # pprof_report NAME PROFILE FLAGS... : NAME-top.txt, NAME-top-cum.txt, NAME.png
+# (LEGEND, when set, is one more line in the picture's legend).
 pprof_report() {
     local name=$1 profile=$2
     shift 2
@@ -59,13 +64,18 @@ pprof_report() {
              "(give it longer: BENCHTIME=2s, or DURATION=10s for the server)" >&2
         exit 1
     fi
-    pprof --dot --nodecount=40 "$@" "$binary" "$profile" | dot -Tpng -o "$outdir/$name.png"
+    pprof --dot --nodecount=40 "$@" "$binary" "$profile" | legend | dot -Tpng -o "$outdir/$name.png"
     # The slides' version: pruned and relettered to be read on a projector
     # (profiles/slidegraph.py says how).
-    pprof --dot --nodecount=26 "$@" "$binary" "$profile" | "$here/slidegraph.py" \
+    pprof --dot --nodecount=26 "$@" "$binary" "$profile" | legend | "$here/slidegraph.py" \
         | dot -Tpng -Gdpi=80 -o "$outdir/$name-slide.png"
     written+=("$outdir/$name-top.txt" "$outdir/$name-top-cum.txt" "$outdir/$name.png"
               "$outdir/$name-slide.png")
+}
+
+# legend: pprof's DOT, with $LEGEND (if any) added to its legend's lines.
+legend() {
+    awk -v extra="${LEGEND:-}" 'extra != "" && /^Legend / { sub(/"\];$/, extra "\\l\"];") } { print }'
 }
 
 # samples FILE : the N of "Total: N samples" (or MB) in a pprof text report.
@@ -88,7 +98,6 @@ empty_picture() {
 
 case "$kind" in
 cpu)
-    rm -f "$outdir/cpu.prof"
     CPUPROFILE="$outdir/cpu.prof" CPUPROFILE_FREQUENCY=${CPUPROFILE_FREQUENCY:-1000} \
         BENCH=${BENCH:-'^BenchmarkHi$'} BENCHTIME=$benchtime COUNT=1 "$binary"
     [ -s "$outdir/cpu.prof" ] || { echo "profile: no CPU profile was written (is libprofiler linked?)" >&2; exit 1; }
@@ -143,23 +152,37 @@ mem)
     ;;
 block)
     lib=${CONTENTION_LIB:?set CONTENTION_LIB to the preload library}
-    rm -f "$outdir/block.prof"
     CONTENTION_PROFILE="$outdir/block.prof" LD_PRELOAD="$lib" \
         BENCH=${BENCH:-'^BenchmarkHiParallel$'} BENCHTIME=${BENCHTIME:-1s} COUNT=1 "$binary"
     [ -s "$outdir/block.prof" ] || { echo "profile: no contention profile was written" >&2; exit 1; }
     if ! grep -q ' @ ' "$outdir/block.prof"; then
         empty_picture block "no mutex contention recorded: no thread ever waited for a lock"
     else
+        # Which mutexes: by their variables' names (profiles/locknames.py).
+        "$here/locknames.py" "$outdir/block.prof.locks" "$binary" >"$outdir/block-locks.txt"
+        written+=("$outdir/block-locks.txt")
         # The graph weighs stacks by time spent waiting, like Go's
         # blockprofile; the counts of waits go into a text report beside it.
-        pprof_report block "$outdir/block.prof"
+        # Waits of a few milliseconds in all would read 0.000 on every box
+        # (pprof counts seconds): those are drawn by how often each stack
+        # waited instead, and the legend says so.
+        waited_ms=$(awk '{ ns += $3 } END { printf "%.1f", ns / 1e6 }' "$outdir/block.prof.locks")
+        by=()
+        if [ "${waited_ms%.*}" -lt 10 ]; then
+            by=(--contentions)
+            echo "(the waits add up to ${waited_ms} ms, too little for pprof's seconds: the graph" \
+                 "counts contended lock calls instead)"
+        fi
+        LEGEND="Waiting for: $(sed -E 's/^ *//; s/: [0-9,]+ contended calls.*//' "$outdir/block-locks.txt" \
+                               | paste -sd ';' | sed 's/;/; /g')" \
+            pprof_report block "$outdir/block.prof" "${by[@]}"
         pprof --text --contentions "$binary" "$outdir/block.prof" >"$outdir/block-contentions.txt"
         written+=("$outdir/block-contentions.txt")
+        after_top=("the mutexes waited for:" "$(cat "$outdir/block-locks.txt")")
     fi
     ;;
 server)
     need wrk wrk
-    rm -f "$outdir/server.prof"
     CPUPROFILE="$outdir/server.prof" CPUPROFILE_FREQUENCY=${CPUPROFILE_FREQUENCY:-1000} \
         DURATION=${DURATION:-5s} "$here/../bench/load.sh" "$binary" | tail -1
     [ -s "$outdir/server.prof" ] || { echo "profile: the server wrote no profile (did it stop cleanly?)" >&2; exit 1; }
@@ -174,5 +197,6 @@ esac
 total=$(sed -n 's/^Total: //p' "$outdir/$kind-top.txt" 2>/dev/null | head -1 || true)
 echo "--- $kind profile of $binary${total:+ (total: $total)}"
 head -n 16 "$outdir/$kind-top.txt"
+[ ${#after_top[@]} = 0 ] || printf '%s\n' "${after_top[@]}"
 echo "wrote:"
 printf '  %s\n' "${written[@]}"

@@ -11,7 +11,7 @@ The slide version keeps what the lesson is about:
     (_start, main, the benchmark harness, a thread's start routine);
   - no edge thinner than 2% of the samples, no self-loop, and then no node
     left without an edge;
-  - a label only on edges of 5% or more;
+  - a label only on edges of 5% or more, with pprof's decimals;
   - every box in a font big enough to read at slide size.
 """
 import re
@@ -53,8 +53,12 @@ def main():
         font = min(max(float(size[1]) if size else SMALLEST_FONT, SMALLEST_FONT), LARGEST_FONT)
         rest = re.sub(r"fontsize=[\d.]+", f"fontsize={font:.1f}", node["rest"])
         print(f'{name} [label="{node["label"]}"{rest}];')
+    # Weights as pprof writes them: seconds of a short profile keep their
+    # decimals, or every edge would read 0.
+    decimals = 3 if total < 10 else 1 if total < 100 else 0
     for e in edges:
-        label = f'label="{e["weight"]:.0f}", ' if total == 0 or e["weight"] >= LABELLED_EDGE * total else ""
+        label = f'label="{e["weight"]:.{decimals}f}", ' \
+            if total == 0 or e["weight"] >= LABELLED_EDGE * total else ""
         rest = e["rest"].lstrip(", ")
         print(f'{e["from"]} -> {e["to"]} [{label}{rest}];')
     print("}")

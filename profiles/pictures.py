@@ -1,0 +1,122 @@
+#!/usr/bin/python3
+"""pictures.py - what a PNG the workbook drew shows, checked by its pixels.
+
+  pictures.py flame PNG DEPTH
+      PNG is a flame graph (flamegraph.py) DEPTH frames deep: each of its
+      DEPTH rows must hold coloured boxes, and the bottom one, the root,
+      must span the picture.
+  pictures.py graph PNG
+      PNG is a call graph or a chart (graphviz, gnuplot): it must be no
+      smaller than a box or two, and hold lines and lettering, drawn
+      dark on a light ground, over more than a sliver of it.
+
+Prints one line saying what it found, or "FAIL: ..." and exits 1. A
+file that is a PNG but shows nothing (all white, say) fails: the file
+type is not the check, the pixels are. Reads the pictures with Pillow
+(Debian's python3-pil), which the profile and perf targets install.
+"""
+import sys
+
+try:
+    from PIL import Image
+except ImportError:
+    print("pictures: Pillow is not installed; run: make deps-profile (Debian package python3-pil)",
+          file=sys.stderr)
+    sys.exit(2)
+
+FLAME_ROW = 18        # flamegraph.py's pixels per frame
+FLAME_MARGIN = 10     # and its margin below the root
+
+
+def fail(message):
+    """Prints the failure and exits with status 1."""
+    print(f"FAIL: {message}")
+    sys.exit(1)
+
+
+def read_png(path):
+    """Returns the picture as an RGB image, over white where it was
+    transparent."""
+    picture = Image.open(path)
+    if picture.mode in ("RGBA", "LA", "P"):
+        picture = picture.convert("RGBA")
+        ground = Image.new("RGBA", picture.size, "white")
+        picture = Image.alpha_composite(ground, picture)
+    return picture.convert("RGB")
+
+
+# ============================ What a picture shows ============================
+
+def coloured(pixel):
+    """Returns whether a pixel is a colour, not white, grey or black."""
+    return max(pixel) - min(pixel) > 40
+
+
+def dark(pixel):
+    """Returns whether a pixel is ink: a line or a letter."""
+    return sum(pixel) < 3 * 110
+
+
+def count(picture, test):
+    """Returns how many of the picture's pixels pass test."""
+    return sum(number for number, pixel in picture.getcolors(picture.width * picture.height)
+               if test(pixel))
+
+
+def check_flame(path, depth):
+    """Checks a flame graph DEPTH frames deep. Returns the line to print."""
+    picture = read_png(path)
+    width, height = picture.size
+    rows = []
+    for level in range(depth):
+        # Two pixels into the frame's box: above its label's letters.
+        y = height - FLAME_MARGIN - (level + 1) * FLAME_ROW + 2
+        if y < 0:
+            fail(f"{path}: {width}x{height} pixels, too short for {depth} frames")
+        rows.append(count(picture.crop((0, y, width, y + 1)), coloured))
+    if rows[0] < 0.9 * (width - 2 * FLAME_MARGIN):
+        fail(f"{path}: the root frame spans {rows[0]} of {width} pixels: want the whole width")
+    empty = [level for level, pixels in enumerate(rows) if pixels == 0]
+    if empty:
+        fail(f"{path}: no frame drawn at depth {', '.join(map(str, empty))} of {depth}"
+             f" (coloured pixels per level: {rows})")
+    inked = count(picture, dark)
+    if inked < 20 * depth:
+        fail(f"{path}: {inked} dark pixels: the frames carry no names")
+    return (f"{path}: a flame graph {width}x{height}, {depth} levels of frames, the root"
+            f" {100 * rows[0] // (width - 2 * FLAME_MARGIN)}% wide, {rows[-1]} pixels at the top")
+
+
+def check_graph(path):
+    """Checks a call graph or chart. Returns the line to print."""
+    picture = read_png(path)
+    width, height = picture.size
+    if width < 100 or height < 40:
+        fail(f"{path}: {width}x{height} pixels: too small to show a graph")
+    total = width * height
+    ground = picture.getpixel((0, 0))
+    drawn = count(picture, lambda pixel: pixel != ground)
+    inked = count(picture, dark)
+    if drawn < 0.01 * total or inked < 0.002 * total:
+        fail(f"{path}: {width}x{height} pixels, {100 * drawn / total:.2f}% drawn,"
+             f" {100 * inked / total:.2f}% ink: it shows (almost) nothing")
+    return (f"{path}: {width}x{height}, {100 * drawn / total:.1f}% drawn,"
+            f" {100 * inked / total:.1f}% lines and lettering")
+
+
+def main(argv):
+    try:
+        if len(argv) == 4 and argv[1] == "flame" and argv[3].isdigit():
+            print(check_flame(argv[2], int(argv[3])))
+            return 0
+        if len(argv) == 3 and argv[1] == "graph":
+            print(check_graph(argv[2]))
+            return 0
+    except (OSError, ValueError) as why:
+        fail(f"{argv[2]}: {why}")
+    print("usage: pictures.py flame PNG DEPTH | graph PNG", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
