@@ -148,6 +148,7 @@ help:
 	@echo "  make clean                remove out/"
 	@echo "  make reference            (maintainers) retake every measurement the deck and README show"
 	@echo "  make fresh-check DISTRO=bookworm  (maintainers) the README's two commands on a new Debian"
+	@echo "  make agenda-check RUNS=3  (maintainers) the agenda's commands, timed quiet and busy, <= 100 columns"
 	@echo
 	@echo "The smoke runs inside make test, each runnable alone:"
 	@echo "  make bench-smoke  make profile-smoke  make perf-smoke  make fuzz-smoke  make work-smoke"
