@@ -74,9 +74,11 @@ include mk/test.mk
 
 # What is made along the way (objects, a bench-uncounted for an
 # instruction count) is kept, never deleted as an intermediate file.
-# (The per-unit actions, stage3-test and the like, are pattern rules:
-# make cannot mark those .PHONY, so no file may be named like one.)
-.SECONDARY:
+# Only files: the per-unit actions, stage3-test and the like, must stay
+# ordinary targets, or make would run them after everything else. (They
+# are pattern rules: make cannot mark those .PHONY, so no file may be
+# named like one.)
+.SECONDARY: $(foreach unit,$(ALL_UNITS),$(addprefix $(OUT)/$(unit)/,$(UNIT_FILES))) $(SHARED_OBJECTS)
 
 .PHONY: help
 help:

@@ -105,6 +105,7 @@ struct bench_run {
     unsigned long long allocations, bytes;     /* while the timer ran */
     int threads;                               /* workers of a parallel run, else 1 */
     long long cpu_wait_ns;                     /* runnable but not running, all threads */
+    long long steal_ns;                        /* the hypervisor's, all CPUs of the machine */
 };
 
 /* Returns the time of clock in nanoseconds. */
@@ -144,6 +145,34 @@ static long long cpu_wait_ns(pid_t tid)
     if (sscanf(text, "%llu %llu", &running, &waiting) != 2)
         return 0;
     return (long long)waiting;
+}
+
+/* Returns the time the hypervisor has held back this machine's CPUs from
+ * it since boot, all CPUs together ("steal": the eighth number of
+ * /proc/stat's cpu line, in clock ticks), in nanoseconds; 0 where the
+ * kernel does not say. A thread waiting for a CPU shows in its schedstat,
+ * but a virtual CPU that the host gave to another guest does not: on a
+ * shared VM this is the larger part of the noise. Call it outside the
+ * timer. */
+static long long steal_ns(void)
+{
+    char text[256];
+    unsigned long long ticks[8];
+    long per_second = sysconf(_SC_CLK_TCK);
+    int fd = open("/proc/stat", O_RDONLY | O_CLOEXEC);
+    ssize_t length;
+
+    if (fd < 0)
+        return 0;
+    length = read(fd, text, sizeof text - 1);
+    close(fd);
+    if (length <= 0 || per_second <= 0)
+        return 0;
+    text[length] = '\0';
+    if (sscanf(text, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &ticks[0], &ticks[1],
+               &ticks[2], &ticks[3], &ticks[4], &ticks[5], &ticks[6], &ticks[7]) != 8)
+        return 0;
+    return (long long)(ticks[7] * (1000000000ULL / (unsigned long long)per_second));
 }
 
 /* Starts counting time and allocations, as b.StartTimer; a no-op when the
@@ -464,6 +493,7 @@ struct result {
     int threads;              /* 1, or the workers of a parallel run */
     double cpus_busy;         /* CPU time over wall time */
     double cpu_wait_share;    /* of the threads' time, spent waiting for a CPU */
+    double steal_share;       /* of the machine's CPU time, taken by the hypervisor */
 };
 
 /* Runs benchmark once with n iterations into b->run. measured says this
@@ -472,12 +502,13 @@ static void run_n(const struct benchmark *benchmark, struct bench *b, long n,
                   int warm_up, int measured)
 {
     struct bench_run *run = b->run;
-    long long waited;
+    long long waited, stolen;
 
     memset(run, 0, sizeof *run);
     run->warm_up = warm_up;
     b->n = n;
     waited = cpu_wait_ns(0);
+    stolen = steal_ns();
     if (measured)
         mark_measured_run(1, benchmark->name);
     bench_start_timer(b);
@@ -485,6 +516,7 @@ static void run_n(const struct benchmark *benchmark, struct bench *b, long n,
     bench_stop_timer(b);
     if (measured)
         mark_measured_run(0, benchmark->name);
+    run->steal_ns = steal_ns() - stolen;
     if (run->threads == 0) {   /* not parallel: the main thread did the work */
         run->threads = 1;
         run->cpu_wait_ns = cpu_wait_ns(0) - waited;
@@ -535,28 +567,31 @@ static void measure(const struct benchmark *benchmark, const struct settings *se
     result->cpus_busy = run.elapsed_ns > 0 ? (double)run.elapsed_cpu_ns / (double)run.elapsed_ns : 0;
     result->cpu_wait_share = run.elapsed_ns > 0
         ? (double)run.cpu_wait_ns / ((double)run.elapsed_ns * run.threads) : 0;
+    result->steal_share = run.elapsed_ns > 0
+        ? (double)run.steal_ns / ((double)run.elapsed_ns * (double)sysconf(_SC_NPROCESSORS_ONLN)) : 0;
 }
 
 /* Prints x the way Go's prettyPrint does: fewer decimals for big numbers. */
 static void print_ns_per_op(double x)
 {
     if (x == 0 || x >= 999.95)
-        printf("%10.0f ns/op", x);
+        printf("%7.0f ns/op", x);
     else if (x >= 99.995)
-        printf("%12.1f ns/op", x);
+        printf("%9.1f ns/op", x);
     else if (x >= 9.9995)
-        printf("%13.2f ns/op", x);
+        printf("%10.2f ns/op", x);
     else
-        printf("%14.3f ns/op", x);
+        printf("%11.3f ns/op", x);
 }
 
-/* Returns 1 when result's threads spent more than CPU_WAIT_WARNING of
- * the run waiting for a CPU, in a run of 10 ms or more: that run measured
- * the machine, not the code. benchtool.py reads this verdict from the
- * JSON ("cpu_waited"), so that the rule is written in one place. */
+/* Returns 1 when, in a run of 10 ms or more, result's threads spent more
+ * than CPU_WAIT_WARNING of it waiting for a CPU, or the hypervisor held
+ * back that much of the machine's CPUs (steal): that run measured the
+ * machine, not the code. benchtool.py reads this verdict from the JSON
+ * ("cpu_waited"), so that the rule is written in one place. */
 static int waited_for_cpu(const struct result *result)
 {
-    return result->cpu_wait_share > CPU_WAIT_WARNING &&
+    return (result->cpu_wait_share > CPU_WAIT_WARNING || result->steal_share > CPU_WAIT_WARNING) &&
            result->ns_per_op * (double)result->iterations >= 1e7;
 }
 
@@ -568,16 +603,22 @@ static void print_result(const struct result *result, int name_width)
 {
     printf("%-*s %10ld ", name_width, result->name, result->iterations);
     print_ns_per_op(result->ns_per_op);
+    /* Widths that keep the longest name's line within 100 columns, with
+     * up to 99 CPUs in its "-N". */
     if (result->counts_allocs)
-        printf(" %8llu B/op %8llu allocs/op", result->bytes_per_op, result->allocs_per_op);
+        printf(" %6llu B/op %5llu allocs/op", result->bytes_per_op, result->allocs_per_op);
     if (result->threads > 1)
-        printf(" %8.2f cpus", result->cpus_busy);
+        printf(" %5.2f cpus", result->cpus_busy);
     printf("\n");
-    if (waited_for_cpu(result))
-        printf("--- BENCH: %s: its %d thread%s waited for a CPU %.0f%% of the time: another"
-               " process was running, so this ns/op is not this code's alone\n",
+    if (waited_for_cpu(result) && result->cpu_wait_share > CPU_WAIT_WARNING)
+        printf("--- BENCH: %s: its %d thread%s waited for a CPU %.0f%% of the time: another\n"
+               "    process was running, so this ns/op is not this code's alone\n",
                result->name, result->threads, result->threads == 1 ? "" : "s",
                100 * result->cpu_wait_share);
+    if (waited_for_cpu(result) && result->steal_share > CPU_WAIT_WARNING)
+        printf("--- BENCH: %s: the hypervisor held back %.0f%% of this machine's CPU time\n"
+               "    (steal): this ns/op is not this code's alone\n",
+               result->name, 100 * result->steal_share);
     fflush(stdout);
 }
 
@@ -648,10 +689,12 @@ static void write_json_entry(FILE *file, const struct result *result, int repeti
     fprintf(file, "\"repetitions\": %d, \"repetition_index\": %d, \"threads\": %d, "
             "\"iterations\": %ld, \"real_time\": %.3f, \"cpu_time\": %.3f, "
             "\"time_unit\": \"ns\", \"bytes_per_op\": %llu, \"allocs_per_op\": %llu, "
-            "\"cpus_busy\": %.3f, \"cpu_wait_share\": %.3f, \"cpu_waited\": %s}%s\n",
+            "\"cpus_busy\": %.3f, \"cpu_wait_share\": %.3f, \"steal_share\": %.3f, "
+            "\"cpu_waited\": %s}%s\n",
             repetitions, aggregate ? 0 : result->repetition, result->threads, result->iterations,
             ns, cpu_ns, result->bytes_per_op, result->allocs_per_op, result->cpus_busy,
-            result->cpu_wait_share, waited_for_cpu(result) ? "true" : "false", comma ? "," : "");
+            result->cpu_wait_share, result->steal_share, waited_for_cpu(result) ? "true" : "false",
+            comma ? "," : "");
 }
 
 /* qsort comparison for doubles. */
@@ -724,7 +767,7 @@ int bench_main(const struct benchmark *list, int count, const char *package)
         return 0;
     }
     for (int i = 0; i < count; i++) {
-        int width = (int)strlen(list[i].name) + 4;
+        int width = (int)strlen(list[i].name) + 3;   /* "-N" and a space */
 
         name_width = width > name_width ? width : name_width;
         selected += is_selected(&settings, &list[i]);

@@ -127,7 +127,10 @@ static void count_with_atomic(struct bench_parallel *p)
         atomic_fetch_add_explicit(&atomic_count.count, 1, memory_order_relaxed);
 }
 
-/* The visitor counter as every stage from 3 on keeps it: one shared atomic. */
+/* One shared atomic: the price of moving its cache line between CPUs,
+ * alone. Not quite the stages' counter: theirs is sequentially consistent
+ * (atomic_fetch_add; on x86-64 the same lock xadd, on arm64 a stronger
+ * barrier) and shares its cache line with other variables. */
 static void BenchmarkVisitCountAtomic(struct bench *b)
 {
     bench_run_parallel(b, count_with_atomic);

@@ -160,10 +160,13 @@ def benchcmp(outdir, specs):
         file.write(table.getvalue())
     if len(paths) != 2:
         return 0
-    print("compare.py (Time and CPU deltas; the U Test rows give p-values):")
-    sys.stdout.flush()
-    done = subprocess.run(["/usr/bin/python3", COMPARE_PY, "--no-color", "-a",
-                           "benchmarks", *paths])
+    # Google Benchmark's own view of the same JSON, in a file: its lines
+    # are wider than a terminal.
+    view = os.path.join(outdir, "compare-py.txt")
+    with open(view, "w") as file:
+        done = subprocess.run(["/usr/bin/python3", COMPARE_PY, "--no-color", "-a", "benchmarks", *paths],
+                              stdout=file, stderr=subprocess.STDOUT)
+    print(f"compare.py's view of the same runs (Time and CPU deltas, U test p-values): {view}")
     return done.returncode
 
 
@@ -190,26 +193,41 @@ def print_benchstat(labels, runs):
     names = [name for name in runs[0] if all(name in other for other in runs[1:])]
     width = max(len(name) for name in names) + 2
     pairs = [(0, i) for i in range(1, len(runs))] + ([(1, 2)] if len(runs) == 3 else [])
+    # One line holds the medians and the deltas where it fits in 100
+    # columns (two columns); else the deltas get lines of their own, and
+    # the number of runs, when the same for all, is said once.
+    apart = width + 19 * len(labels) + 34 * len(pairs) > 100
+    counts = {len(column[name]) for column in runs for name in names}
+    same_count = next(iter(counts)) if len(counts) == 1 else None
     for field, title, unit in METRICS:
-        header = f"{title:{width}}" + "".join(f" {label:>18}" for label in labels)
-        header += "".join(f"  {labels[new] + ' vs ' + labels[old]:>32}" for old, new in pairs)
-        print(header)
+        medians = f"{title:{width}}" + "".join(f" {label:>18}" for label in labels) \
+            + (f"  (n={same_count} each)" if apart and same_count else "")
+        cell_width = 22 if apart else 32
+        deltas = [f"  {labels[new] + ' vs ' + labels[old]:>{cell_width}}" for old, new in pairs]
+        print(medians if apart else medians + "".join(deltas))
+        lines = []
         for name in names:
             values = [[r[field] for r in column[name]] for column in runs]
-            line = f"{name:{width}}" + "".join(f" {cell(v, field, unit):>18}" for v in values)
+            medians = f"{name:{width}}" + "".join(f" {cell(v, field, unit):>18}" for v in values)
+            changes = []
             for old, new in pairs:
                 p = benchstats.u_test(values[old], values[new])
                 change = benchstats.delta(p, statistics.median(values[old]),
                                           statistics.median(values[new]))
-                line += f"  {change + f' (p={p:.3f} n={len(values[old])}+{len(values[new])})':>32}"
-            print(line)
+                runs_counted = "" if apart and same_count else f" n={len(values[old])}+{len(values[new])}"
+                changes.append(f"  {change + f' (p={p:.3f}{runs_counted})':>{cell_width}}")
+            print(medians if apart else medians + "".join(changes))
+            lines.append(f"{name:{width}}" + "".join(changes))
+        if apart:
+            print(f"{'':{width}}" + "".join(deltas))
+            print("\n".join(lines))
         print()
     for label, column in zip(labels, runs):
         for name in names:
             waited = sum(1 for r in column[name] if waited_for_cpu(r))
             if waited:
-                print(f"note: {waited} of the {label} {name} runs waited for a CPU more than"
-                      " 10% of the time: another process was busy, so they are slower")
+                print(f"note: {waited} of the {label} {name} runs waited for a CPU more than 10%"
+                      " of the time:\n      another process, or the hypervisor, held it: they are slower")
 
 
 # ============================ compare ========================================
@@ -317,7 +335,7 @@ def write_table(outdir, rows, settings):
         " this stage from the one before (p > 0.05). Instructions: callgrind, exact.",
         "",
         "| stage | BenchmarkHi ns/op | vs stage before | instructions/op | B/op | allocs/op | "
-        "BenchmarkHiParallel ns/op | vs stage before | server req/s | p99 ms |",
+        "BenchmarkHiParallel ns/op | vs stage before | server req/s | p99 ms, closed loop |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for row in rows:

@@ -9,6 +9,9 @@
 # When one fails, make names the line of its rule here: the comment
 # above that rule says what it builds and why.
 
+# The files each unit's rules make (the other mk/ files add theirs).
+UNIT_FILES := server server-tsan race race-notsan tests hi.o hi-tsan.o unit.o unit.txt
+
 # The binaries make test compiles first for each unit (mk/test.mk); the
 # other mk/ files add theirs.
 TEST_BUILD_FILES := server server-tsan race race-notsan tests
@@ -89,6 +92,9 @@ unit_description = stage $(call unit_stage,$(1)), expects $(call unit_expects,$(
 # names their objects.
 OBJ := $(OUT)/obj
 objects = $(patsubst %.c,$(OBJ)/$(1)/%.o,$(2))
+SHARED_OBJECTS = $(call objects,o2,$(sort $(SERVER_SOURCES) $(TEST_SOURCES) $(RACE_SOURCES) \
+	$(BENCH_SOURCES) bench/alloc_count.c bench/alloc_count_none.c)) \
+	$(call objects,tsan,$(sort $(SERVER_SOURCES) $(RACE_SOURCES) $(HANDLER_SOURCES)))
 
 $(OBJ)/o2/%.o: %.c $(HEADERS) | deps-build
 	@mkdir -p $(@D)

@@ -41,7 +41,7 @@ $(foreach unit,$(EXERCISE_CHANGED_UNITS),$(eval $(call exercise_source,$(unit)))
 
 .PHONY: exercise-check
 exercise-check: | deps-build deps-test deps-bench
-	@echo "--- the exercises: each check fails on the copy as made, and passes with the reference and another change"
+	@echo "--- the exercises: each check fails on the copy as made, and passes with correct changes"
 	@MAKE="$(SMOKE_MAKE)" mk/exercise-check.sh $(OUT) "$(EXERCISE_UNITS)" "$(TEST_BUILD_FILES)"
 
 SMOKE_RUNS += exercise-check

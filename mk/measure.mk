@@ -9,6 +9,8 @@
 #   benchcmp, instrcmp, compare, optcmp, pgo: stages side by side
 
 
+UNIT_FILES += bench bench-uncounted instr/instr.json
+
 BENCH_SOURCES := bench/bench_hi.c bench/bench.c $(HANDLER_SOURCES)
 # What every benchmark binary links besides its allocation counter.
 bench_objects = $(OUT)/$(1)/hi.o $(OUT)/$(1)/unit.o $(call objects,o2,$(BENCH_SOURCES))

@@ -43,5 +43,6 @@ OUT=$out DIR=$dir GROUPS_NEEDED=$groups "${netns[@]}" bash -c '
     BENCH="^BenchmarkHi$" BENCHTIME=100x "$OUT/stage1/bench" >/dev/null
     DURATION=1s bench/load.sh "$OUT/stage1/server" | tail -n 1' >"$dir/log.txt" 2>&1 \
     || { cat "$dir/log.txt" "$dir/js/npm.log" 2>/dev/null || true; echo "FAIL: something needed the network"; exit 1; }
-echo "offline: packages checked, JavaScript installed from npm's cache, deck built, a benchmark and" \
-     "a live server run, in $(awk -v start="$start" -v end="$(date +%s.%N)" 'BEGIN { printf "%.1f", end - start }') s with no network"
+echo "offline: packages checked, JavaScript installed from npm's cache, deck built, a benchmark"
+echo "  and a live server run, in $(awk -v start="$start" -v end="$(date +%s.%N)" \
+     'BEGIN { printf "%.1f", end - start }') s with no network"

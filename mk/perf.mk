@@ -67,8 +67,8 @@ nagle: $(OUT)/nagle/server $(OUT)/stage$(LAST_STAGE)/server | deps-bench
 	  WRK_THREADS=1 WRK_CONNECTIONS=1 DURATION=$(or $(DURATION),3s) bench/load.sh $$server \
 	    >$(NAGLE_OUT)/$$(basename $$(dirname $$server)).txt || { cat $(NAGLE_OUT)/*.txt; exit 1; }; \
 	done
-	@{ printf '%-44s %s\n' "headers and body in two writes, Nagle on:" "$$(tail -n 1 $(NAGLE_OUT)/nagle.txt)" \
-	  "the whole response in one write:" "$$(tail -n 1 $(NAGLE_OUT)/stage$(LAST_STAGE).txt)"; \
+	@{ printf '%-23s %s\n' "two writes, Nagle on:" "$$(tail -n 1 $(NAGLE_OUT)/nagle.txt)" \
+	  "the response in one:" "$$(tail -n 1 $(NAGLE_OUT)/stage$(LAST_STAGE).txt)"; \
 	  echo "(the second write waits for the client's delayed ACK of the first, about 40 ms on Linux)"; } \
 	  | tee $(NAGLE_OUT)/report.txt
 
@@ -79,7 +79,8 @@ nagle: $(OUT)/nagle/server $(OUT)/stage$(LAST_STAGE)/server | deps-bench
 perf-smoke: $(foreach unit,$(STAGE_UNITS) challenge-given,$(OUT)/$(unit)/bench-uncounted) \
             $(OUT)/stage$(LAST_STAGE)/server $(OUT)/nagle/server $(OUT)/stage4/bench-cpu $(CONTENTION_LIB) \
             $(JS_READY) | deps-perf deps-bench
-	@echo "--- the C tools: dhat, optinfo; perf's flame (every stage), flame-server, stat, syscalls, offcpu, annotate; nagle"
+	@echo "--- the C tools: dhat, optinfo, nagle; perf's flame (every stage), flame-server, stat,"
+	@echo "    syscalls, offcpu, annotate"
 	@profiles/perf-smoke.sh $(OUT) $(LAST_STAGE) $(call stage_dir,$(LAST_STAGE))/hi.c
 
 # perf-allow: what the perf targets need, for a user who is not root,
@@ -97,7 +98,8 @@ SMOKE_RUNS += perf-smoke
 # flame graph frames, on a tree made to tie.
 .PHONY: perfreport-test
 perfreport-test:
-	@echo "--- perfreport.py: perf stat as Intel hybrid, AMD, Intel and a VM print it; perf trace's and strace's summaries; flame graph ranking"
+	@echo "--- perfreport.py: perf stat as Intel hybrid, AMD, Intel and a VM print it;"
+	@echo "    perf trace's and strace's summaries; flame graph ranking"
 	@python3 profiles/test_perfreport.py
 
 SMOKE_RUNS += perfreport-test

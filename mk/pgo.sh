@@ -2,9 +2,13 @@
 # pgo.sh OUTDIR LABEL SOURCE... - gcc's profile-guided optimization of the
 # benchmarks, against the usual build (make stageN pgo).
 #
-#   1. compile every file with -fprofile-generate and run every benchmark
-#      for a fixed number of calls (a count, not a time: the same profile,
-#      so the same build, from every run);
+#   1. compile every file with -fprofile-generate and train it: BenchmarkHi
+#      on a mix of queries, valid and invalid, short and long, none of them
+#      the color=red it is judged on, then every benchmark, each for a
+#      fixed number of calls (a count, not a time: the same profile, so the
+#      same build, from every run). A profile trained on the very input it
+#      is judged on flatters itself: the gain would be the input's, not
+#      the workload's;
 #   2. compile every file again with -fprofile-use, to the same object
 #      paths, which is how gcc finds each file's profile;
 #   3. count the new build's instructions and time it against the old one.
@@ -48,8 +52,17 @@ echo "pgo: compiling with -fprofile-generate"
 compile -fprofile-generate "${sources[@]}" bench/alloc_count_none.c
 $CC -fprofile-generate -o "$outdir/bench-train" "${objects[@]}" "$(object bench/alloc_count_none.c)" "${libs[@]}"
 
-echo "pgo: training: every benchmark, 20000 calls each (a count, not a time: the same profile every run)"
-BENCH=. BENCHTIME=20000x COUNT=1 "$outdir/bench-train" >"$outdir/training.txt" \
+# Training queries: what a server sees besides color=red.
+training_queries=("color=blue" "color=Dark_Olive_Green_3" "size=10&color=teal&ref=news"
+                  "color=$(printf 'a%.0s' $(seq 64))" "color=%3Cscript%3E" "color=red%0A" "" "color=")
+echo "pgo: training on ${#training_queries[@]} queries other than color=red, 20000 calls each, then"
+echo "     every benchmark (counts, not times: the same profile on every run)"
+: >"$outdir/training.txt"
+for query in "${training_queries[@]}"; do
+    BENCH='^BenchmarkHi$' BENCH_QUERY=$query BENCHTIME=20000x COUNT=1 "$outdir/bench-train" \
+        >>"$outdir/training.txt" || { cat "$outdir/training.txt"; exit 1; }
+done
+BENCH=. BENCHTIME=20000x COUNT=1 BENCH_QUERY="color=green" "$outdir/bench-train" >>"$outdir/training.txt" \
     || { cat "$outdir/training.txt"; exit 1; }
 
 echo "pgo: compiling again with -fprofile-use"

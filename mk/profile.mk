@@ -10,6 +10,8 @@
 # Reports and pictures go to out/UNIT/profiles/ (profiles/profile.sh).
 
 
+UNIT_FILES += bench-cpu bench-heap server-cpu
+
 PROFILER_LIBS := -Wl,--no-as-needed -lprofiler -Wl,--as-needed
 CONTENTION_LIB := $(OUT)/profiles/libcontention.so
 profile_dir = $(OUT)/$(1)/profiles
@@ -105,7 +107,8 @@ PROFILE_SMOKE_BINARIES := $(OUT)/stage1/bench-cpu $(OUT)/stage1/bench-heap $(OUT
 
 .PHONY: profile-smoke
 profile-smoke: $(PROFILE_SMOKE_BINARIES) | deps-bench
-	@echo "--- profile smoke run: cpu and mem (stage 1), block (stage 4, the challenge), mem and server (stage $(LAST_STAGE))"
+	@echo "--- profile smoke run: cpu and mem (stage 1), block (stage 4, the challenge),"
+	@echo "    mem and server (stage $(LAST_STAGE))"
 	@profiles/profile-smoke.sh $(OUT) $(LAST_STAGE)
 
 SMOKE_RUNS += profile-smoke

@@ -23,7 +23,8 @@ suite: $(call per_unit,suite)
 # finds a race, the harm that race does in a build without it (tests/race.c).
 race: $(call per_unit,race)
 %-race: $(OUT)/%/race $(OUT)/%/race-notsan
-	@tests/race.sh "$(call unit_name,$*)" $(OUT)/$*/race $(OUT)/$*/race-notsan 2>&1 | tee $(OUT)/$*/race.txt
+	@REPORT=$(OUT)/$*/tsan-report.txt tests/race.sh "$(call unit_name,$*)" $(OUT)/$*/race $(OUT)/$*/race-notsan 2>&1 \
+	  | tee $(OUT)/$*/race.txt
 
 # diff N=3 (or make stage3 diff): the lesson of stage N, as a diff. The
 # workspace's (make work diff) is in mk/work.mk.

@@ -36,6 +36,10 @@ stage_after = $(if $(1),$(shell stages/stages.sh after $(1)))
 
 STAGE_UNITS := $(addprefix stage,$(ALL_STAGES))
 
+# checked_as N: the stage whose expectations make work FROM=N is held
+# to: the next one, or after the last, the last itself (stages.txt).
+checked_as = $(shell stages/stages.sh checked-as $(1))
+
 # The workspace is checked with the exercise of the stage it came from.
 WORK_FROM := $(strip $(shell cat $(WORK)/FROM 2>/dev/null))
 WORK_CHECKED_AS := $(if $(WORK_FROM),$(call checked_as,$(WORK_FROM)))
@@ -53,10 +57,6 @@ NAME_OF_work = work (from stage $(WORK_FROM), checked as stage $(WORK_CHECKED_AS
 NAME_OF_challenge = challenge (your copy)
 NAME_OF_challenge-given = challenge (as given)
 NAME_OF_challenge-solved = challenge (reference solution)
-
-# checked_as N: the stage whose expectations make work FROM=N is held
-# to: the next one, or after the last, the last itself (stages.txt).
-checked_as = $(shell stages/stages.sh checked-as $(1))
 
 # unit_source UNIT: the hi.c it builds from.
 unit_source = $(or $(SOURCE_OF_$(1)),$(call stage_dir,$(1:stage%=%))/hi.c)

@@ -9,9 +9,10 @@
 # OUT/skipped/EXTRA.txt, or a suite whose race tests left
 # OUT/skipped/UNIT-race.txt, or a challenge measurement that left
 # OUT/skipped/UNIT-problems.txt (each says why, in one line). Prints
-#   make test: 918 checks in 8 suites, each with its lesson or problems measured, 16 smoke runs
-#   test: 709 passed, 0 failed[, N skipped]
-# and exits 1 when a check failed.
+#   make test: 918 checks in 8 suites, 8 measurements (lessons, problems), 17 smoke runs
+#   test: 943 passed (918 + 8 + 17), 0 failed[, N skipped]
+# and exits 1 when a check failed: the first line's numbers add up to
+# the second's.
 set -euo pipefail
 
 out=${1:?usage: test-summary.sh OUT "UNITS" "EXTRAS"}
@@ -40,11 +41,12 @@ done
 skipped=$(( ${#skipped_extras[@]} + ${#skipped_units[@]} ))
 
 echo "make test: $(plural "$checks" check) in $(plural ${#units[@]} suite)," \
-     "each with its lesson or problems measured, $(plural ${#extras[@]} "smoke run")"
+     "$(plural ${#units[@]} measurement) (lessons, problems), $(plural ${#extras[@]} "smoke run")"
 if [ $skipped != 0 ]; then
     cat "${skipped_extras[@]}" "${skipped_units[@]}" | sed 's/^/  skipped: /'
 fi
 # A skipped smoke run did not pass; skipped race tests are not among the checks.
 passed=$(( checks - failed + ${#units[@]} + ${#extras[@]} - ${#skipped_extras[@]} ))
-echo "test: $passed passed, $failed failed$([ $skipped = 0 ] || echo ", $skipped skipped")"
+echo "test: $passed passed ($((checks - failed)) + ${#units[@]} + $(( ${#extras[@]} - ${#skipped_extras[@]} ))),"\
+     "$failed failed$([ $skipped = 0 ] || echo ", $skipped skipped")"
 [ $failed = 0 ]

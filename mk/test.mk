@@ -15,7 +15,7 @@ TEST_BUILD_TARGETS = $(foreach unit,$(TESTED_UNITS),$(addprefix $(OUT)/$(unit)/,
 	$(TESTED_SMOKE_BINARIES)
 .PHONY: test-build
 test-build: $(if $(SELECTED),deps-build deps-test deps-bench,deps)
-	@$(MAKE) --no-print-directory -j$(shell nproc) BUILD_IN_PARALLEL=1 QUIET_BUILD=$(if $(filter 1,$(V)),,1) \
+	@$(MAKE) --no-print-directory $(if $(filter 1,$(V)),,-s) -j$(shell nproc) BUILD_IN_PARALLEL=1 QUIET_BUILD=$(if $(filter 1,$(V)),,1) \
 	  $(TEST_BUILD_TARGETS)
 	@echo "build: $(words $(TEST_BUILD_TARGETS)) binaries up to date (V=1 shows each compile)"
 

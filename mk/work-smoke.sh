@@ -6,8 +6,9 @@
 #   1. make work FROM=2 says what it checks the copy as (stage 3);
 #   2. the unchanged copy fails stage 3's race checks, with a message
 #      that names the expectation that broke;
-#   3. with stage 3's change applied, make work test passes, and make
-#      work flame draws its flame graph (checked by its pixels);
+#   3. with stage 3's change applied, make work test passes, make work
+#      cmp compares it with stages 2 and 3, and make work flame draws its
+#      flame graph (checked by its pixels);
 #   4. make work FROM=3 then keeps that changed hi.c aside, and says where.
 #
 # Only the race test case runs (CK_RUN_CASE=race): it is what stage 3
@@ -50,6 +51,12 @@ cp "$stage3" "$dir/work/hi.c"
 build
 in_workspace work test >"$dir/solved.log" 2>&1 \
     || fail "$dir/solved.log" "stage 3's change, applied in the workspace, did not pass"
+
+# Its comparison with stage 2 and stage 3, briefly: every column there.
+COUNT=2 BENCHTIME=100x in_workspace work cmp >"$dir/cmp.log" 2>&1 || fail "$dir/cmp.log" "make work cmp failed"
+grep -q '^instructions per request: stage 2 .*, your work .*, stage 3 ' "$dir/cmp.log" \
+    && grep -q 'your work' "$dir/cmp.log" | head -1 \
+    || fail "$dir/cmp.log" "make work cmp did not compare the work with stage 2 and stage 3"
 
 # The workspace's own flame graph, a picture with its frames in it
 # (where perf may sample here).

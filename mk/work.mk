@@ -51,7 +51,7 @@ work-solution:
 # itself would run even under make -n.)
 SMOKE_MAKE = $(MAKE)
 work-smoke: $(JS_READY) | deps-build deps-test deps-perf
-	@echo "--- the workspace: stage 2 copied, checked as stage 3: unchanged it fails, with stage 3's change it passes"
+	@echo "--- the workspace: stage 2 copied, checked as stage 3: unchanged it fails, changed it passes"
 	@MAKE="$(SMOKE_MAKE)" mk/work-smoke.sh $(OUT)/work-smoke "$(TEST_BUILD_FILES)"
 
 SMOKE_RUNS += work-smoke

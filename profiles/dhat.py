@@ -85,12 +85,15 @@ def main(argv):
         size = (f"{site['tb'] / handler_calls:>8,.0f} B" if path in per_call
                 else f"once {site['tb']:>5,} B")
         lifetime = site["tl"] / max(site["tbk"], 1)
-        print(f"  {size} {site['tbk'] / handler_calls:>6.1f} {100 * site['rb'] / site['tb']:>5.0f}%"
-              f" {100 * site['wb'] / site['tb']:>7.0f}% {lifetime:>7,.0f} instr   {' <- '.join(path)}")
-    print("  (read and written: bytes accessed per byte allocated, 100% = each byte once;"
-          " lifetime: instructions from malloc to free)")
-    print(f"DHAT's viewer: open file://{VIEWER} in a browser, click \"Load...\" and choose"
-          f" {os.path.abspath(profile)}")
+        where = " <- ".join(path)
+        line = (f"  {size} {site['tbk'] / handler_calls:>6.1f} {100 * site['rb'] / site['tb']:>5.0f}%"
+                f" {100 * site['wb'] / site['tb']:>7.0f}% {lifetime:>7,.0f} instr   ")
+        # The allocation site's chain on the same line where it fits.
+        print(line + where if len(line + where) <= 100 else f"{line}\n      {where}")
+    print("  (read and written: bytes accessed per byte allocated, 100% = each byte once;")
+    print("   lifetime: instructions from malloc to free)")
+    print(f"DHAT's viewer: open file://{VIEWER} in a browser,")
+    print(f"  click \"Load...\" and choose {os.path.abspath(profile)}")
     return 0
 
 

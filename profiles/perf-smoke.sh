@@ -70,7 +70,7 @@ expect optinfo query_color "stage $last optinfo: the call into query.c"
 run nagle make --no-print-directory nagle DURATION=1s NAGLE_OUT="$smoke/nagle"
 expect nagle 'two writes.*p50 [1-9][0-9][0-9]*\.[0-9]* ms' "make nagle: a stall of tens of ms with two writes"
 # A stall is the delayed ACK's 40 ms; under 20 ms, however busy the machine, is none.
-expect nagle 'one write.*p50 \([0-9]\|1[0-9]\)\.[0-9]* ms' "make nagle: no stall with one write"
+expect nagle 'in one:.*p50 \([0-9]\|1[0-9]\)\.[0-9]* ms' "make nagle: no stall with one write"
 
 # perf, sampling this user's own processes.
 if run stat profiles/perf.sh stat "$out/stage$last/bench-uncounted" "$smoke/stat"; then

@@ -127,9 +127,12 @@ flame_report() {
 
 case "$kind" in
 flame)
-    # DWARF call graphs, with the whole stack copied (65528 bytes): our code
-    # has frame pointers, but Debian's libraries do not, and pcre2_match
-    # keeps a 20 KB frame vector on the stack.
+    # DWARF call graphs: our code has frame pointers, but Debian's
+    # libraries do not, so perf unwinds them from a copy of each sample's
+    # stack, here the largest it allows (65528 bytes), so that the deepest
+    # samples keep every caller. (pcre2's 20 KB frame vector is not on the
+    # stack: pcre2 10.42 keeps it in the match data, on the heap, which is
+    # what make memprofile and make dhat show.)
     rm -f "$outdir/perf.data"
     BENCH='^BenchmarkHi$' BENCHTIME=$benchtime COUNT=1 \
         perf record -q -F 249 --call-graph dwarf,65528 -o "$outdir/perf.data" -- "$binary" \
@@ -208,7 +211,7 @@ syscalls)
         one_request
         stop_traced_server
         example=$(grep -m1 -- '= -1' "$outdir/$call.txt" | sed 's/^[0-9]* *//' || true)
-        [ -z "$example" ] || echo "  $call, for example: $example"
+        [ -z "$example" ] || printf '  %s, for example:\n    %s\n' "$call" "$example"
     done
     ;;
 offcpu)

@@ -183,7 +183,7 @@ def flame(directory, root_name, focus_name, template, binary):
     handler = tree_total(merged_under(stacks, "hi_handle"))
     print(f"{under} of {total} samples ran under {root_name} ({100 * under / total:.0f}%)"
           + (f", {handler} under hi_handle ({100 * handler / total:.0f}%)" if root_name != "hi_handle" else "")
-          + "; the widest frames below it outside the workbook's own code:")
+          + ";\nthe widest frames below it outside the workbook's own code:")
     for count, name in others[:6]:
         print(f"  {100 * count / under:5.1f}%  {name}")
     with open(os.path.join(directory, "widest.txt"), "w") as file:
@@ -298,8 +298,9 @@ def stat(csv_path, calls):
     if unsupported:
         hardware = {"cycles", "instructions", "branches", "branch-misses", "cache-references", "cache-misses"}
         none_counted = not any(counters.get(name, {}).get("state") == "counted" for name in hardware)
-        why = ("no hardware counters here: a virtual machine or a container on one has none;"
-               " a laptop does" if none_counted else "this CPU has no such counter")
+        why = ("no hardware counters here: this machine gives perf none, as a virtual machine"
+               " without a virtual PMU does; a laptop has them" if none_counted
+               else "this CPU has no such counter")
         print(f"not supported ({why}): {', '.join(unsupported)}")
     return 0
 

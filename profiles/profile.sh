@@ -78,6 +78,30 @@ legend() {
     awk -v extra="${LEGEND:-}" 'extra != "" && /^Legend / { sub(/"\];$/, extra "\\l\"];") } { print }'
 }
 
+# The CPU profiler's rate: 1000 samples a second asked for, unless set.
+frequency=${CPUPROFILE_FREQUENCY:-1000}
+
+# timed_run VAR=VALUE... COMMAND...: runs COMMAND with those variables, its
+# output shown (on the script's own outputs, 3 and 4, even inside $(...));
+# prints the CPU seconds it used, user and system.
+exec 3>&1 4>&2
+timed_run() {
+    local times
+    times=$( { TIMEFORMAT='%3U %3S'; time env "$@" >&3 2>&4; } 2>&1 ) || return 1
+    awk '{ print $1 + $2 }' <<<"$times"
+}
+
+# sample_rate TOP-FILE CPU-SECONDS: a line saying how many samples a
+# second the profiler took, against the frequency asked for. It samples
+# on the kernel's CPU-time timer, which advances by whole ticks: with
+# CONFIG_HZ=250 it cannot take more than 250 a second, whatever is asked.
+sample_rate() {
+    awk -v cpu="$2" -v asked="$frequency" '/^Total: [0-9]+ samples/ && cpu > 0 {
+        printf "(%d samples in %.2f s of CPU: %.0f a second of the %d asked for", $2, cpu, $2 / cpu, asked
+        if ($2 / cpu < 0.8 * asked) printf ": the kernel'"'"'s tick caps it"
+        printf ")\n"; exit }' "$1"
+}
+
 # samples FILE : the N of "Total: N samples" (or MB) in a pprof text report.
 samples() {
     sed -n 's/^Total: \([0-9.]*\).*/\1/p' "$1" | head -1
@@ -98,10 +122,11 @@ empty_picture() {
 
 case "$kind" in
 cpu)
-    CPUPROFILE="$outdir/cpu.prof" CPUPROFILE_FREQUENCY=${CPUPROFILE_FREQUENCY:-1000} \
-        BENCH=${BENCH:-'^BenchmarkHi$'} BENCHTIME=$benchtime COUNT=1 "$binary"
+    cpu_seconds=$(timed_run CPUPROFILE="$outdir/cpu.prof" CPUPROFILE_FREQUENCY="$frequency" \
+        BENCH=${BENCH:-'^BenchmarkHi$'} BENCHTIME=$benchtime COUNT=1 "$binary")
     [ -s "$outdir/cpu.prof" ] || { echo "profile: no CPU profile was written (is libprofiler linked?)" >&2; exit 1; }
     pprof_report cpu "$outdir/cpu.prof"
+    after_top=("$(sample_rate "$outdir/cpu-top.txt" "$cpu_seconds")")
     pprof --list=hi_handle "$binary" "$outdir/cpu.prof" >"$outdir/cpu-list-hi_handle.txt"
     # The hottest function of our own code, by flat samples: disassemble it.
     # Names starting with "_" (_init, _start) are the C runtime's, not ours:
@@ -183,7 +208,7 @@ block)
     ;;
 server)
     need wrk wrk
-    CPUPROFILE="$outdir/server.prof" CPUPROFILE_FREQUENCY=${CPUPROFILE_FREQUENCY:-1000} \
+    CPUPROFILE="$outdir/server.prof" CPUPROFILE_FREQUENCY=$frequency \
         DURATION=${DURATION:-5s} "$here/../bench/load.sh" "$binary" | tail -1
     [ -s "$outdir/server.prof" ] || { echo "profile: the server wrote no profile (did it stop cleanly?)" >&2; exit 1; }
     pprof_report server "$outdir/server.prof"

@@ -165,8 +165,8 @@ def check():
         print("stages/stages.txt is where a stage's title and its exercise's check are written;"
               " the copies above follow it")
         return 1
-    print(f"stages: {len(read())} titles, each the same in its hi.c, its README.md and the top README;"
-          " each guide states its exercise's check as make work prints it")
+    print(f"stages: {len(read())} titles, each the same in its hi.c, its README.md and the top README;\n"
+          "  each guide states its exercise's check as make work prints it")
     return 0
 
 

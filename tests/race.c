@@ -50,7 +50,7 @@ static void print_numbering(const char *prefix, const struct numbering *result)
 {
     char line[160];
 
-    printf("%s%zu requests on %d threads: %s\n", prefix, result->count, THREADS,
+    printf("%s%zu requests on %d threads:\n        %s\n", prefix, result->count, THREADS,
            describe_numbering(result, line, sizeof line));
 }
 

@@ -22,7 +22,7 @@ race_notsan=${3:?race-notsan binary}
 without_aslr=()
 setarch "$(uname -m)" -R true 2>/dev/null && without_aslr=(setarch "$(uname -m)" -R)
 
-echo "=== $name under ThreadSanitizer: 4 threads call the handler at once ==="
+echo "=== $name, under ThreadSanitizer: 4 threads call the handler at once"
 output=$(mktemp)
 trap 'rm -f "$output"' EXIT
 # died_at_start: whether the last try died in ThreadSanitizer's start-up
@@ -39,7 +39,14 @@ for _ in $(seq $tries); do
     # A silent crash by a signal is worth another try as well.
     died_at_start || { [ $status -ge 128 ] && [ ! -s "$output" ]; } || break
 done
-cat "$output"
+# ThreadSanitizer's report, each line cut at 100 columns (its frames name
+# the sanitizer's own source files in full); the whole of it is in
+# $REPORT when that is set.
+[ -z "${REPORT:-}" ] || cp "$output" "$REPORT"
+awk 'length($0) > 100 { $0 = substr($0, 1, 97) "..." } { print }' "$output"
+if [ -n "${REPORT:-}" ] && awk 'length($0) > 100 { found = 1 } END { exit !found }' "$output"; then
+    echo "(lines cut at 100 columns; the whole report: $REPORT)"
+fi
 
 if died_at_start; then
     if [ ${#without_aslr[@]} = 0 ]; then

@@ -323,8 +323,8 @@ async function main() {
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
   const images = [...new Set(results.map(result => result.images || "?"))].join(" vs ");
   console.log(`slides check: ${slideCount} slides x ${SIZES.length} sizes, images decoded ${images}, ` +
-    `${shots} screenshots in ${outdir}, ` +
-    `${lines.length} problem${lines.length === 1 ? "" : "s"} (${seconds} s)`);
+    `${lines.length} problem${lines.length === 1 ? "" : "s"} (${seconds} s)\n` +
+    `  ${shots} screenshots in ${outdir}`);
   return lines.length ? 1 : 0;
 }
 
