@@ -10,6 +10,10 @@ the same computations, so that our tables read like benchstat's:
   compare(old, new)    -> the U test's two-sided p-value, and a warning
                           when there are too few runs to find anything
   delta(p, old, new)   -> "-12.34%", or "~" when p > 0.05
+  shift_interval(old, new) -> how much new differs from old, and the 95%
+                          interval of that difference (Hodges-Lehmann):
+                          what "~" leaves out, how big a change the runs
+                          can still not rule out
 
 Python's standard library only.
 """
@@ -153,3 +157,23 @@ def delta(p, old, new):
     if old == 0:
         return "?"
     return f"{100 * (new / old - 1):+.2f}%"
+
+
+def shift_interval(old, new, confidence=CONFIDENCE):
+    """Returns (estimate, low, high): the shift from old to new, as the
+    median of every difference new - old (Hodges-Lehmann), and the
+    confidence interval for it that inverts the Mann-Whitney U test: the
+    k-th smallest and k-th largest differences, k from U's exact
+    distribution. None where there are too few runs to bound it. A p-value
+    above 0.05 says only that the runs cannot tell; this says how large a
+    difference they still allow."""
+    n1, n2 = len(old), len(new)
+    differences = sorted(b - a for a in old for b in new)
+    singles = [1] * (n1 + n2)
+    # The largest c with P(U <= c) <= (1 - confidence) / 2; k = c + 1.
+    c = -1
+    while c + 1 < n1 * n2 and exact_u_cdf(n1, n2, singles, c + 1) <= (1 - confidence) / 2:
+        c += 1
+    if c < 0:
+        return None
+    return statistics.median(differences), differences[c], differences[-c - 1]

@@ -12,7 +12,9 @@
 # run ended by that thread's next wake. Every such call began with a
 # failed try, which the profiler (profiles/contention.c) records: its count
 # of contended lock calls must not be below that number. (It may be above:
-# a waiter can get the lock without sleeping.) Prints both counts and the
+# a waiter can get the lock without sleeping. The other side is checked
+# exactly in make test's profile smoke run, on a program that makes a
+# known number of contended lock calls.) Prints both counts and the
 # benchmark's line, and exits 1 when the profiler missed calls that slept,
 # or saw no contention at all.
 set -euo pipefail
@@ -45,7 +47,7 @@ read -r waits slept < <(perf script -i "$outdir/futex.data" -F tid,trace 2>/dev/
 rm -f "$outdir/futex.data"
 grep '^Benchmark\|^--- BENCH' "$outdir/bench.txt" || true
 echo "profiler: ${profiled:-no} contended lock calls"
-echo "kernel:   $slept lock calls slept, in $waits futex waits (a woken waiter that loses the lock sleeps again)"
+echo "kernel:   $slept lock calls slept, in $waits futex waits (a woken waiter can lose the lock again)"
 if [ -z "$profiled" ]; then
     cat "$outdir/profiler.txt" >&2
     echo "FAIL: the profiler wrote no count" >&2
