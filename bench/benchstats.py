@@ -86,11 +86,17 @@ def summary(values):
 
 # ============================ Comparing two sets of runs =====================
 
+# go-moremath's limits for the exact U test: up to 50 runs a side when no
+# two values are equal, up to 25 with ties; the normal approximation above.
+EXACT_LIMIT, EXACT_LIMIT_WITH_TIES = 50, 25
+
+
 def u_test(old, new):
     """Returns the two-sided p-value of the Mann-Whitney U test, as
-    benchstat computes it: exact (tie groups included, which scipy's exact
-    method ignores) for up to 25 runs a side, else the normal approximation
-    with the tie and continuity corrections. All values equal: p = 1."""
+    benchstat (go-moremath) computes it: exact for up to 50 runs a side
+    without ties and 25 with them (tie groups included, which scipy's
+    exact method ignores), else the normal approximation with the tie and
+    continuity corrections. All values equal: p = 1."""
     n1, n2 = len(old), len(new)
     merged = sorted([(value, 0) for value in old] + [(value, 1) for value in new])
     ties, rank_sum, start = [], 0.0, 0
@@ -105,7 +111,8 @@ def u_test(old, new):
     if len(ties) == 1:
         return 1.0
     u = rank_sum - n1 * (n1 + 1) / 2
-    if n1 <= 25 and n2 <= 25:
+    limit = EXACT_LIMIT if len(ties) == n1 + n2 else EXACT_LIMIT_WITH_TIES
+    if n1 <= limit and n2 <= limit:
         smaller = min(u, n1 * n2 - u)
         if smaller == n1 * n2 - smaller:
             return 1.0

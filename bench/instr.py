@@ -43,9 +43,10 @@ Why: an instruction count is exact. The same binary gives the same count
 on every run, however busy the machine, so it can be asserted in a test
 and compared across a room of laptops. What it cannot see is what an
 instruction costs: an atomic add counts as a plain one does, a cache
-miss counts nothing, and a wait for a lock is never counted (callgrind
-runs one thread at a time, so no thread waits). That is why the
-workbook always shows ns/op beside it.
+miss counts nothing, and a wait for a lock barely counts (BenchmarkHi
+runs on one thread, so nothing contends; a thread that does wait sleeps
+in the kernel, where nothing is counted). That is why the workbook
+always shows ns/op beside it.
 """
 import hashlib
 import json

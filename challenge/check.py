@@ -43,7 +43,7 @@ import textwrap
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(ROOT, "bench"))
-import instr  # noqa: E402  (bench/instr.py: callgrind's counts, and which functions lock)
+import instr  # noqa: E402  (bench/instr.py: callgrind's counts, which functions lock, VOLATILE)
 
 # The lengths of query the growth check sends: color=red and then one
 # more parameter, padded out.
@@ -286,13 +286,21 @@ HINTS = {
 def missing_features(unit):
     """Returns what the handler no longer does of what the challenge asks
     it to keep (empty when all is there): with HI_DEBUG=1, a long query
-    logged whole and made printable, and the statistics at the end."""
-    query = padded_query(QUERY_LENGTHS[-1] - 3) + "%0A"   # a newline, escaped in the URL
+    logged whole, its control bytes shown as "?", and the statistics at
+    the end."""
+    # A raw escape byte last: a terminal would obey it, so the log must
+    # show it as "?" (the benchmark hands the handler the query as it is).
+    printable = padded_query(QUERY_LENGTHS[-1] - 1)
+    query = printable + "\x1b"
     env = bench_env(BENCH="^BenchmarkHi$", BENCHTIME="3x", COUNT="1", HI_DEBUG="1",
                     BENCH_QUERY=query)
-    done = subprocess.run([os.path.join(unit, "bench")], env=env, capture_output=True, text=True)
+    done = subprocess.run([os.path.join(unit, "bench")], env=env, capture_output=True, text=True,
+                          errors="replace")
     missing = []
-    if f"hi: GET /hi?{query}\n" not in done.stderr:
+    if f"hi: GET /hi?{query}\n" in done.stderr:
+        missing.append("HI_DEBUG=1 logs a query's control bytes as they are (an escape byte"
+                       " reaches the terminal), where it showed each as '?'")
+    elif f"hi: GET /hi?{printable}?\n" not in done.stderr:
         missing.append(f"HI_DEBUG=1 no longer logs a {len(query)}-byte query whole"
                        f" (want a line \"hi: GET /hi?{query[:24]}...\" on stderr)")
     if not re.search(r"^hi: \d+ pages \(\d+ bytes\), \d+ rejected", done.stderr, re.M):
@@ -319,12 +327,6 @@ def note_skipped(unit, skipped):
 
 # ============================ Commands ========================================
 
-# What a run leaves in the environment of its own: make's and the shell's
-# bookkeeping, which says nothing of the code measured.
-VOLATILE = ("MAKEFLAGS", "MAKELEVEL", "MFLAGS", "MAKEOVERRIDES", "MAKE_TERMOUT", "MAKE_TERMERR",
-            "OLDPWD", "SHLVL", "_")
-
-
 def measurement_key(unit):
     """Returns what a report is good for: a digest of the two binaries
     measured and of the environment they ran in (its size moves counts,
@@ -333,7 +335,8 @@ def measurement_key(unit):
     for binary in ("bench", "bench-uncounted"):
         with open(os.path.join(unit, binary), "rb") as file:
             digest.update(file.read())
-    environment = sorted((name, value) for name, value in os.environ.items() if name not in VOLATILE)
+    environment = sorted((name, value) for name, value in os.environ.items()
+                         if name not in instr.VOLATILE)   # make's and the shell's bookkeeping
     digest.update(json.dumps(environment).encode())
     return digest.hexdigest()
 

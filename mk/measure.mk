@@ -80,6 +80,15 @@ bench-smoke: $(addsuffix -bench-smoke,$(or $(SELECTED),$(STAGE_UNITS)))
 	  || { echo "FAIL: compare.py cannot read $(OUT)/$*/smoke.json"; exit 1; }
 
 SMOKE_RUNS += $(addsuffix -bench-smoke,$(STAGE_UNITS))
+
+# benchstat's statistics (bench/benchstats.py) against scipy's exact
+# p-values and the textbook intervals.
+.PHONY: benchstats-test
+benchstats-test: | deps-bench
+	@echo "--- benchstats.py: the U test, the median's and the shift's intervals, against known answers"
+	@bench/test_benchstats.py
+
+SMOKE_RUNS += benchstats-test
 TEST_BUILD_FILES += bench bench-uncounted
 
 # ============================ Stages side by side =============================
@@ -132,7 +141,8 @@ optcmp: $(call per_unit,optcmp)
 # UNIT-pgo: gcc's profile-guided optimization, trained on the
 # benchmarks, against the usual build (mk/pgo.sh says how).
 pgo: $(call per_unit,pgo)
-%-pgo: $(OUT)/%/bench $(OUT)/%/instr/instr.json | deps-bench
+%-pgo: $(OUT)/%/bench $(OUT)/%/bench-uncounted $(OUT)/%/instr/instr.json | deps-bench
 	@CC="$(CC)" CFLAGS="$(CFLAGS_COMMON) $(OPTIMIZE)" LIBS="$(LIBS)" \
 	  OLD_LABEL="$(OPTIMIZE)" OLD_BENCH=$(OUT)/$*/bench OLD_INSTR=$(OUT)/$*/instr \
+	  OLD_UNCOUNTED=$(OUT)/$*/bench-uncounted \
 	  mk/pgo.sh $(OUT)/$*/pgo "$(call unit_name,$*)" $(call unit_source,$*) $(BENCH_SOURCES) tests/unit.c

@@ -3,15 +3,17 @@
 # benchmarks, against the usual build (make stageN pgo).
 #
 #   1. compile every file with -fprofile-generate and train it: BenchmarkHi
-#      on a mix of queries, valid and invalid, short and long, none of them
-#      the color=red it is judged on, then every benchmark, each for a
-#      fixed number of calls (a count, not a time: the same profile, so the
-#      same build, from every run). A profile trained on the very input it
-#      is judged on flatters itself: the gain would be the input's, not
-#      the workload's;
+#      on a mix of queries, mostly short valid colors (the same path as
+#      color=red, what a server mostly sees) and a few invalid ones, none of
+#      them color=red itself, then every benchmark, each for a fixed number
+#      of calls (a count, not a time: the same profile, so the same build,
+#      from every run);
 #   2. compile every file again with -fprofile-use, to the same object
 #      paths, which is how gcc finds each file's profile;
-#   3. count the new build's instructions and time it against the old one.
+#   3. count the new build's instructions and time it against the old one,
+#      on color=red; then count both builds on two shapes of query the
+#      training never saw, a 64-byte color and an invalid one: the gain
+#      holds for the input the profile was trained on, and may not beyond.
 #
 # The environment gives the compiler and its flags as the Makefile has
 # them: CC, CFLAGS, LIBS (each a list of words, none quoted); OLD_BENCH and OLD_INSTR are
@@ -52,11 +54,13 @@ echo "pgo: compiling with -fprofile-generate"
 compile -fprofile-generate "${sources[@]}" bench/alloc_count_none.c
 $CC -fprofile-generate -o "$outdir/bench-train" "${objects[@]}" "$(object bench/alloc_count_none.c)" "${libs[@]}"
 
-# Training queries: what a server sees besides color=red.
+# Training queries: short valid colors, mostly, and a few invalid ones.
 training_queries=("color=blue" "color=Dark_Olive_Green_3" "size=10&color=teal&ref=news"
-                  "color=$(printf 'a%.0s' $(seq 64))" "color=%3Cscript%3E" "color=red%0A" "" "color=")
-echo "pgo: training on ${#training_queries[@]} queries other than color=red, 20000 calls each, then"
-echo "     every benchmark (counts, not times: the same profile on every run)"
+                  "color=%3Cscript%3E" "" "color=")
+# Judged beside color=red, never trained on: another shape of input.
+held_out_queries=("color=$(printf 'a%.0s' $(seq 64))" "color=red%0A")
+echo "pgo: training on ${#training_queries[@]} queries, mostly short colors (not color=red), 20000 calls"
+echo "     each, then every benchmark (counts, not times: the same profile on every run)"
 : >"$outdir/training.txt"
 for query in "${training_queries[@]}"; do
     BENCH='^BenchmarkHi$' BENCH_QUERY=$query BENCHTIME=20000x COUNT=1 "$outdir/bench-train" \
@@ -76,4 +80,16 @@ bench/instr.py run "$outdir/bench-uncounted" "$outdir/instr" >"$outdir/instr/ins
 old=${OLD_LABEL:?} new="$OLD_LABEL with PGO"
 echo "=== $label: $old (old) against $new (new)"
 bench/instr.py totals "$old=${OLD_INSTR:?}" "$new=$outdir/instr" | tee "$outdir/report.txt"
+echo "on queries the training never saw:" | tee -a "$outdir/report.txt"
+for i in "${!held_out_queries[@]}"; do
+    for build in old new; do
+        binary=${OLD_UNCOUNTED:?}
+        [ $build = old ] || binary=$outdir/bench-uncounted
+        BENCH_QUERY=${held_out_queries[$i]} bench/instr.py run "$binary" "$outdir/held-out-$i-$build" \
+            >"$outdir/held-out-$i-$build.txt" || { cat "$outdir/held-out-$i-$build.txt"; exit 1; }
+    done
+    echo "  ${held_out_queries[$i]:0:24}$([ ${#held_out_queries[$i]} -le 24 ] || echo ...):" \
+         "$(bench/instr.py totals "$old=$outdir/held-out-$i-old" "$new=$outdir/held-out-$i-new")" \
+        | tee -a "$outdir/report.txt"
+done
 bench/benchtool.py benchcmp "$outdir/benchcmp" "$old=${OLD_BENCH:?}" "$new=$outdir/bench"

@@ -89,7 +89,7 @@ def main(argv):
         line = (f"  {size} {site['tbk'] / handler_calls:>6.1f} {100 * site['rb'] / site['tb']:>5.0f}%"
                 f" {100 * site['wb'] / site['tb']:>7.0f}% {lifetime:>7,.0f} instr   ")
         # The allocation site's chain on the same line where it fits.
-        print(line + where if len(line + where) <= 100 else f"{line}\n      {where}")
+        print(line + where if len(line + where) <= 100 else f"{line.rstrip()}\n      {where}")
     print("  (read and written: bytes accessed per byte allocated, 100% = each byte once;")
     print("   lifetime: instructions from malloc to free)")
     print(f"DHAT's viewer: open file://{VIEWER} in a browser,")

@@ -77,7 +77,7 @@ EXPECTATION_WORDS = {
     "race-free": "no data race (ThreadSanitizer stays quiet, and every visitor number is"
                  " handed out once)",
     "zero-alloc": "nothing allocated in BenchmarkHi (0 B/op, 0 allocs/op)",
-    "lock-free": "no mutex locked on the request path",
+    "lock-free": "no pthread lock called on the request path",
 }
 
 
