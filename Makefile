@@ -156,7 +156,7 @@ help:
 	@echo "  make bench-smoke  make profile-smoke  make perf-smoke  make fuzz-smoke  make work-smoke"
 	@echo "  make exercise-check (every exercise fails as copied, and passes with correct changes)"
 	@echo "  make slides-test  make slides-fixture-test  make offline-smoke  make hardened-smoke"
-	@echo "  make perfreport-test  make benchstats-test  make title-check"
+	@echo "  make perfreport-test  make benchstats-test  make title-check  make docs-check"
 	@echo
 	@echo "Stages (stages/stages.txt):"
 	@$(foreach n,$(ALL_STAGES),printf '  stage%-3s %-20s %s\n' "$(n)" "$(call stage_folder,$(n))" "$(call stage_title,$(n))";)

@@ -61,7 +61,6 @@ slides: $(JS_READY) | $(SLIDES_INPUTS)
 slides-test: $(JS_READY)
 	@echo "--- slides: build and open in headless Chromium"
 	@OUT=$(OUT) REFERENCE_ONLY=1 slides/build.py $(OUT)/slides-test >/dev/null
-	@slides/build.py --check-readme
 	@tests/slides_test.sh $(OUT)/slides-test/index.html $(OUT)/slides-test $(OUT)/skipped/slides-test.txt
 
 SMOKE_RUNS += slides-test
@@ -79,6 +78,17 @@ reference: $(JS_READY)
 	rm -rf $(OUT)/stage$(LAST_STAGE)/instr
 	$(MAKE) --no-print-directory stage$(LAST_STAGE)-instr
 	OUT=$(OUT) slides/build.py --refresh-reference
+
+# The documents: every relative link of every Markdown file resolves,
+# anchors too (tests/docs_check.py), and every sample output marked as a
+# reference run is that run's (slides/build.py --check-samples).
+.PHONY: docs-check
+docs-check:
+	@echo "--- the documents: every relative link, and every sample marked as a reference run"
+	@tests/docs_check.py .
+	@slides/build.py --check-samples
+
+SMOKE_RUNS += docs-check
 
 # The checker checked: a deck with a deliberately overlong caption, an
 # oversized diff and a shrunken call graph must fail, naming each slide.

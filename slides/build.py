@@ -311,17 +311,34 @@ def expand(markdown, outdir):
     return re.sub(r"\{\{([a-z-]+(?::[^}]*)?)\}\}", replace, markdown)
 
 
-README = os.path.join(ROOT, "README.md")
 MARKER = re.compile(r"^<!-- reference: (\S+) -->$")
 
 
-def readme_with_reference():
-    """Returns README.md with each sample-output block that follows a
-    "<!-- reference: NAME -->" line rewritten from slides/reference/NAME:
-    the block's first line (the command) stays, the rest is the file.
-    So the README's sample output comes from the run that made the deck's
-    reference figures."""
-    with open(README) as file:
+def marked_files():
+    """Returns the Markdown files of the workbook that quote a reference
+    run, each sample after a "<!-- reference: NAME -->" line (the top
+    README's reference sections live in their folders' READMEs)."""
+    found = []
+    for folder, subfolders, files in os.walk(ROOT):
+        subfolders[:] = sorted(name for name in subfolders
+                               if name not in (".git", "out", "work", "js", "node_modules"))
+        for name in sorted(files):
+            if name.endswith(".md"):
+                path = os.path.join(folder, name)
+                with open(path) as file:
+                    if any(MARKER.match(line) for line in file.read().split("\n")):
+                        found.append(path)
+    return found
+
+
+def with_reference(path):
+    """Returns the Markdown file at path with each sample-output block that
+    follows a "<!-- reference: NAME -->" line rewritten from
+    slides/reference/NAME: the block's first line (the command) stays, the
+    rest is the file. So the sample output comes from the run that made
+    the deck's reference figures."""
+    where = os.path.relpath(path, ROOT)
+    with open(path) as file:
         lines = file.read().split("\n")
     out, i = [], 0
     while i < len(lines):
@@ -331,14 +348,14 @@ def readme_with_reference():
         if not marker:
             continue
         if i + 1 >= len(lines) or not lines[i].startswith("```") or not lines[i + 1].startswith("$ "):
-            fail(f"README.md: {marker[1]}: the marker must be followed by ``` and a $ command line")
+            fail(f"{where}: {marker[1]}: the marker must be followed by ``` and a $ command line")
         out += lines[i:i + 2]
         if "```" not in lines[i + 2:]:
-            fail(f"README.md: {marker[1]}: the block after the marker is never closed with ```")
+            fail(f"{where}: {marker[1]}: the block after the marker is never closed with ```")
         end = lines.index("```", i + 2)
         reference = os.path.join(REFERENCE, marker[1])
         if not os.path.exists(reference):
-            fail(f"README.md: {marker[1]}: no such file in slides/reference/")
+            fail(f"{where}: {marker[1]}: no such file in slides/reference/")
         with open(reference) as file:
             out += file.read().rstrip("\n").split("\n")
         i = end
@@ -348,7 +365,8 @@ def readme_with_reference():
 def refresh_reference():
     """Copies every asset this machine measured into slides/reference/,
     writes its README.md (what made each file, where and when) and the
-    README's sample blocks, for `make reference`. Returns the exit status."""
+    sample blocks of every file that quotes them, for `make reference`.
+    Returns the exit status."""
     missing = [own for own, _ in ASSETS.values() if not os.path.exists(os.path.join(ROOT, own))]
     if missing:
         fail("not measured yet: " + ", ".join(missing))
@@ -356,10 +374,13 @@ def refresh_reference():
         shutil.copy(os.path.join(ROOT, own), os.path.join(REFERENCE, name))
     with open(os.path.join(REFERENCE, "README.md"), "w") as file:
         file.write(reference_readme())
-    readme = readme_with_reference()   # read in full before README.md is opened to write
-    with open(README, "w") as file:
-        file.write(readme)
-    print(f"copied {len(ASSETS)} measurements into {REFERENCE}, and the samples into README.md")
+    marked = marked_files()
+    for path in marked:
+        text = with_reference(path)   # read in full before the file is opened to write
+        with open(path, "w") as file:
+            file.write(text)
+    print(f"copied {len(ASSETS)} measurements into {REFERENCE}, and the samples into"
+          f" {', '.join(os.path.relpath(path, ROOT) for path in marked)}")
     return 0
 
 
@@ -389,7 +410,7 @@ def reference_readme():
     rows = "\n".join(f"| `{name}` | `{command}` |" for name, (_, command) in sorted(ASSETS.items()))
     return f"""# Reference measurements
 
-What the deck shows, and the README quotes, before you have measured
+What the deck shows, and the READMEs quote, before you have measured
 anything yourself. `make reference` took them all in one run on
 {time.strftime("%Y-%m-%d")}, on {machine()},
 and wrote this file. Every slide that uses one of them says so; `make
@@ -401,16 +422,19 @@ slides` uses your own results instead wherever they exist.
 """
 
 
-def check_readme():
-    """Fails unless README.md's sample outputs are the reference files'."""
-    with open(README) as file:
-        text = file.read()
-    if not any(MARKER.match(line) for line in text.split("\n")):
-        fail("README.md has no <!-- reference: NAME --> marker: its sample outputs are gone")
-    if text != readme_with_reference():
-        fail("README.md's sample output differs from slides/reference/: run `make reference`"
-             " (or copy the files' text into the marked blocks)")
-    print("README.md's sample output is the reference run's")
+def check_samples():
+    """Fails unless every sample output marked as a reference run is the
+    reference file's, and at least one is marked."""
+    marked = marked_files()
+    if not marked:
+        fail("no Markdown file has a <!-- reference: NAME --> marker: the sample outputs are gone")
+    for path in marked:
+        with open(path) as file:
+            if file.read() != with_reference(path):
+                fail(f"{os.path.relpath(path, ROOT)}: a sample output differs from slides/reference/:"
+                     " run `make reference` (or copy the file's text into the marked block)")
+    blocks = sum(1 for path in marked for line in open(path).read().split("\n") if MARKER.match(line))
+    print(f"sample outputs: {blocks} in {len(marked)} files, each the reference run's")
     return 0
 
 
@@ -418,10 +442,10 @@ def main(argv):
     """Builds the deck into argv[1]. Returns the exit status."""
     if argv[1:] == ["--refresh-reference"]:
         return refresh_reference()
-    if argv[1:] == ["--check-readme"]:
-        return check_readme()
+    if argv[1:] == ["--check-samples"]:
+        return check_samples()
     if len(argv) not in (2, 3):
-        fail("usage: build.py OUTDIR [MARKDOWN] | --refresh-reference | --check-readme")
+        fail("usage: build.py OUTDIR [MARKDOWN] | --refresh-reference | --check-samples")
     source = os.path.abspath(argv[2]) if len(argv) == 3 else os.path.join(ROOT, "slides", "slides.md")
     outdir = os.path.abspath(argv[1])
     reveal = os.path.join(ROOT, "js", "node_modules", "reveal.js")
