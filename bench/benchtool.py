@@ -166,7 +166,7 @@ def benchcmp(outdir, specs):
     with open(view, "w") as file:
         done = subprocess.run(["/usr/bin/python3", COMPARE_PY, "--no-color", "-a", "benchmarks", *paths],
                               stdout=file, stderr=subprocess.STDOUT)
-    print(f"compare.py's view of the same runs (Time and CPU deltas, U test p-values): {view}")
+    print(f"compare.py's view of the same runs (Time and CPU deltas, U test p-values):\n  {view}")
     return done.returncode
 
 

@@ -190,7 +190,7 @@ def query_length_problem(unit):
     ratio = second / first if first > 0 else 1.0
     return ratio > 1.25, (f"{second:.1f} instructions a byte at {QUERY_LENGTHS[1]}-{QUERY_LENGTHS[2]}"
                           f" bytes, {first:.1f} at {QUERY_LENGTHS[0]}-{QUERY_LENGTHS[1]}"
-                          f" (x{ratio:.2f}, want < x1.25)")
+                          f" (x{ratio:.2f}, want <1.25)")
 
 
 def lock_problem(unit):

@@ -83,8 +83,8 @@ def main(argv):
         where = ("ours, in another file" if callee in ours and unseen
                  else "a library's" if unseen else "")
         print(f"  {caller} -> {callee}: {why}{f'  ({where})' if where else ''}")
-    print("  (a function of ours whose body is \"not available\" sits in another .c file: only"
-          " link-time optimization can inline it; try OPTIMIZE=\"-O2 -flto\")")
+    print("  (a function of ours whose body is \"not available\" sits in another .c file: only")
+    print("   link-time optimization can inline it; try OPTIMIZE=\"-O2 -flto\")")
     print(f"wrote: {os.path.join(outdir, 'all.txt')} (every report, set-up code included)")
     return 0
 

@@ -22,7 +22,8 @@ race_notsan=${3:?race-notsan binary}
 without_aslr=()
 setarch "$(uname -m)" -R true 2>/dev/null && without_aslr=(setarch "$(uname -m)" -R)
 
-echo "=== $name, under ThreadSanitizer: 4 threads call the handler at once"
+echo "=== $name under ThreadSanitizer"
+echo "    (4 threads call the handler at once)"
 output=$(mktemp)
 trap 'rm -f "$output"' EXIT
 # died_at_start: whether the last try died in ThreadSanitizer's start-up
