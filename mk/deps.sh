@@ -16,7 +16,9 @@ set -euo pipefail
 # linux-tools-$(uname -r), and from 26.04 no google-perftools (gperftools
 # 2.17 dropped its pprof); older Ubuntu releases keep clang's sanitizer
 # runtimes in libclang-common-N-dev. What needs a skipped package says
-# SKIPPED. "command:" packages are installed only when the command is
+# SKIPPED. (google-pprof needs file: without /usr/bin/file it takes a
+# 64-bit program's addresses as 32-bit, and names the wrong functions.)
+# "command:" packages are installed only when the command is
 # missing: Node.js and npm may come from elsewhere (NodeSource), and
 # Debian's npm would then conflict.
 packages_of() {
@@ -24,7 +26,7 @@ packages_of() {
     build)   echo gcc make pkg-config libc6-dev libcivetweb-dev libpcre2-dev ;;
     test)    echo check clang valgrind patch optional:libclang-rt-dev ;;
     bench)   echo libbenchmark-tools python3-scipy wrk gnuplot-nox valgrind ;;
-    profile) echo optional:google-perftools libgoogle-perftools-dev graphviz gcovr python3-pil ;;
+    profile) echo optional:google-perftools libgoogle-perftools-dev graphviz gcovr python3-pil file ;;
     perf)    echo "optional:linux-perf|linux-tools-$(uname -r)" strace valgrind librsvg2-bin python3-pil ;;
     fuzz)    echo clang optional:libclang-rt-dev ;;
     slides)  echo pandoc optional:chromium command:node:nodejs command:npm:npm ;;
