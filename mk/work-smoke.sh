@@ -63,15 +63,17 @@ grep -q '^instructions per request: stage 2 .*, your work .*, stage 3 ' "$dir/cm
 status=0
 BENCHTIME=0.3s in_workspace work flame >"$dir/flame.log" 2>&1 || status=$?
 flame=$dir/out/work/perf/flame
-case $status in
-0) profiles/pictures.py flame "$flame/flame.png" "$(cat "$flame/flame-focus.depth")" >"$dir/picture.log" \
-       || fail "$dir/picture.log" "make work flame drew no flame graph worth the name" ;;
-3) echo "(make work flame: SKIPPED where perf may not sample)" >"$dir/picture.log" ;;
-*) fail "$dir/flame.log" "make work flame failed" ;;
-esac
+if [ $status = 0 ]; then
+    profiles/pictures.py flame "$flame/flame.png" "$(cat "$flame/flame-focus.depth")" >"$dir/picture.log" \
+        || fail "$dir/picture.log" "make work flame drew no flame graph worth the name"
+elif grep -q '^make flame: SKIPPED: ' "$dir/flame.log"; then
+    flamed="perf may not sample here, so no flame graph"   # make's own status is 2
+else
+    fail "$dir/flame.log" "make work flame failed"
+fi
 
 in_workspace work FROM=3 >"$dir/again.log" 2>&1 || fail "$dir/again.log" "make work FROM=3 failed"
 grep -q "kept as $dir/work/hi.from2.c" "$dir/again.log" && cmp -s "$stage3" "$dir/work/hi.from2.c" \
     || fail "$dir/again.log" "make work FROM=3 did not keep the changed hi.c aside as hi.from2.c"
 echo "workspace: unchanged copy fails ($broke); stage 3's change passes;"
-echo "  its flame graph is drawn; a new copy keeps the changed one aside"
+echo "  ${flamed:-its flame graph is drawn}; a new copy keeps the changed one aside"

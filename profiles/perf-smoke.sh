@@ -137,5 +137,6 @@ echo "  per request, workers waiting in poll, the contention profiler against th
 if [ ${#skipped[@]} != 0 ]; then
     mkdir -p "$out/skipped"
     echo "perf-smoke: ${skipped[*]}: $why" >"$out/skipped/perf-smoke.txt"
-    echo "perf smoke run: SKIPPED ${skipped[*]}: $why"
+    echo "perf smoke run: SKIPPED ${skipped[*]}:"
+    echo "$why" | tr ';' '\n' | sed 's/^ *//' | fold -s -w 96 | sed 's/^/  /'
 fi

@@ -9,8 +9,9 @@
 #           contention check): root, or paranoid -1 with /sys/kernel/tracing
 #           readable, which `make perf-allow` sets until the next reboot
 # Otherwise it says, in one line that starts with SKIPPED, why and the one
-# command that allows it, and returns 3, so that `make test` reports the
-# run as skipped rather than failed.
+# command that allows it (and on a second line, indented, the setting it
+# found), and returns 3, so that `make test` reports the run as skipped
+# rather than failed.
 
 # in_container: whether this runs inside a Docker or podman container.
 in_container() {
@@ -20,8 +21,8 @@ in_container() {
 perf_allowed() {
     local what=$1 level=${2:-sample} paranoid
     if ! command -v perf >/dev/null || ! perf --version >/dev/null 2>&1; then
-        echo "$what: SKIPPED: perf is not installed for this kernel; run: make deps (Debian's" \
-             "linux-perf; on Ubuntu: sudo apt-get install linux-tools-\$(uname -r))" >&2
+        echo "$what: SKIPPED: perf is not installed for this kernel; run: make deps-perf" >&2
+        echo "  (Debian's linux-perf; on Ubuntu: sudo apt-get install linux-tools-\$(uname -r))" >&2
         return 3
     fi
     paranoid=$(cat /proc/sys/kernel/perf_event_paranoid 2>/dev/null || echo unknown)
@@ -29,22 +30,22 @@ perf_allowed() {
     sample)
         perf stat -e task-clock -x, -o /dev/null true >/dev/null 2>&1 && return 0
         if in_container; then
-            echo "$what: SKIPPED: perf may not sample in this container: start it with --cap-add=PERFMON" \
-                 "(kernel.perf_event_paranoid = $paranoid on the host)" >&2
+            echo "$what: SKIPPED: perf may not sample in this container: start it with --cap-add=PERFMON" >&2
+            echo "  (kernel.perf_event_paranoid = $paranoid on the host)" >&2
         else
-            echo "$what: SKIPPED: perf may not sample your own processes here" \
-                 "(kernel.perf_event_paranoid = $paranoid); allow it until the next reboot: make perf-allow" >&2
+            echo "$what: SKIPPED: perf may not sample your own processes here: make perf-allow" >&2
+            echo "  (kernel.perf_event_paranoid = $paranoid; that allows it until the next reboot)" >&2
         fi
         ;;
     trace)
         perf stat -e syscalls:sys_enter_futex -x, -o /dev/null true >/dev/null 2>&1 && return 0
         if in_container; then
-            echo "$what: SKIPPED: perf may not read the kernel's tracepoints in this container" \
-                 "(they need the host's tracing file system: start it with --privileged)" >&2
+            echo "$what: SKIPPED: perf may not read the kernel's tracepoints in this container" >&2
+            echo "  (they need the host's tracing file system: start it with --privileged)" >&2
         else
-            echo "$what: SKIPPED: perf may not read the kernel's tracepoints here" \
-                 "(kernel.perf_event_paranoid = $paranoid, and /sys/kernel/tracing is root's);" \
-                 "allow it until the next reboot: make perf-allow" >&2
+            echo "$what: SKIPPED: perf may not read the kernel's tracepoints here: make perf-allow" >&2
+            echo "  (kernel.perf_event_paranoid = $paranoid, and /sys/kernel/tracing is root's;" \
+                 "that allows it until the next reboot)" >&2
         fi
         ;;
     esac

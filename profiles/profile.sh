@@ -25,9 +25,9 @@ need() {
 # make test counts the run as skipped. (Ubuntu 26.04 has no
 # google-perftools package: gperftools 2.17 dropped the perl pprof.)
 if ! command -v google-pprof >/dev/null; then
-    echo "profile: SKIPPED: google-pprof is not installed, and this system's package lists have no" \
-         "google-perftools (make deps installs it where they do). make stageN flame shows the" \
-         "same CPU profile through perf." >&2
+    echo "profile: SKIPPED: google-pprof is not installed: this system has no google-perftools" >&2
+    echo "  (make deps installs it where the package lists have it); make stageN flame shows" >&2
+    echo "  the same CPU profile through perf" >&2
     exit 3
 fi
 need dot graphviz

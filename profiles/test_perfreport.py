@@ -97,10 +97,10 @@ def main():
     for failure in failures:
         print(f"FAIL: {failure}")
     if not failures:
-        print(f"perf stat reader: {len(CASES)} kinds of machine read as they should"
-              " (a VM, Intel hybrid as root and as a user, AMD, Intel);\n"
-              f"  system call reader: {len(SYSCALL_CASES)} traces (perf trace, one that lost events,"
-              f" strace); flame graph ranking: {len(FRAME_CASES)} trees")
+        print(f"perf stat reader: {len(CASES)} kinds of machine read as they should (a VM, Intel"
+              " hybrid\n  as root and as a user, AMD, Intel); system call reader:"
+              f" {len(SYSCALL_CASES)} traces (perf trace,\n  one that lost events, strace);"
+              f" flame graph ranking: {len(FRAME_CASES)} trees")
     return 1 if failures else 0
 
 
