@@ -359,11 +359,11 @@ def lesson_failures(check, before, after, label):
         if holds is None:
             failures.append(f"{what}: unknown claim {claim!r} in stages.txt")
         elif not holds:
-            failures.append(f"{what} wants {stages.claim_words(claim, check['from'])}; {versus}")
+            failures.append(f"{what}:\n  wants {stages.claim_words(claim, check['from'])};\n  {versus}")
     if "lock-free" in check["expects"]:
         locks = [row["function"] for row in after["functions"] if LOCKING.search(row["function"])]
         if locks:
-            failures.append(f"{what} wants {stages.EXPECTATION_WORDS['lock-free']}; {label} calls "
+            failures.append(f"{what}:\n  wants {stages.EXPECTATION_WORDS['lock-free']};\n  {label} calls "
                             + ", ".join(sorted(set(locks))))
     return failures
 
@@ -385,10 +385,14 @@ def lesson(from_number, label, outdir, before_dir=None):
     for message in failures:
         print(f"FAIL: {message}")
     if not failures:
+        # What this check adds to the stage before, as its criterion says
+        # (what that stage held still holds, and the suite checked it).
         claims = [stages.claim_words(claim, check["from"]) for claim in check["instructions"]]
-        if "lock-free" in check["expects"]:
+        if "lock-free" in stages.added_expectations(check["from"]):
             claims.append(stages.EXPECTATION_WORDS["lock-free"])
-        print(f"PASS: {check_name(check)}:\n  {', and '.join(claims)}")
+        print(f"PASS: {check_name(check)}:")
+        for claim in claims:
+            print(f"  {claim}")
     return 1 if failures else 0
 
 

@@ -39,13 +39,14 @@ in_make -j"$(nproc)" BUILD_IN_PARALLEL=1 QUIET_BUILD=1 "${targets[@]}" >"$logs/b
     || { cat "$logs/build.log"; exit 1; }
 
 # reason LOG: what a failed check says broke, in a few words: the claim
-# a lesson wanted, the allocations a benchmark made, or the first words of
-# a suite's failure message (Check's "file:line:F:case:test:0: message").
+# a lesson wanted (its "  wants ...;" line), the allocations a benchmark
+# made, or the first words of a suite's failure message (Check's
+# "file:line:F:case:test:0: message").
 reason() {
     local line
-    line=$(grep -m1 -E '^(FAIL: |--- FAIL: |[^ :]+:[0-9]+:[EF]:)' "$1" || true)
+    line=$(grep -m1 -E '^(  wants |--- FAIL: |[^ :]+:[0-9]+:[EF]:)' "$1" || true)
     case $line in
-    "FAIL: "*" wants "*) line=${line#* wants } && echo "${line%%;*}" ;;
+    "  wants "*) line=${line#  wants } && echo "${line%;}" ;;
     "--- FAIL: "*) line=${line#--- FAIL: *: } && echo "${line%%, want*}, want 0" ;;
     ?*) line=$(sed -E 's/^[^:]+:[0-9]+:[EF]:[^:]*:[^:]*:[0-9]+: //' <<<"$line") && echo "${line%% (*}" ;;
     esac
@@ -77,11 +78,14 @@ for unit in "${units[@]}"; do
     fi
     if CK_INCLUDE_TAGS="handler live race" in_make "$unit-test" >"$log" 2>&1; then
         ratio=$(sed -n 's/.* (\([0-9.]*x\))$/\1/p' "$log" | tail -1)
-        echo "exercise $from, $kind: passes (${ratio:-?} stage $from's instructions per request)"
+        # Not named here: make test's output comes before the exercises.
+        label="another answer"
+        [ "$kind" != reference ] || label="the reference answer"
+        echo "exercise $from, $label: passes (${ratio:-?} stage $from's instructions per request)"
         passed=$((passed + 1))
     else
         cat "$log"
-        echo "FAIL: exercise $from, $kind, a correct change, fails the exercise's check: $(reason "$log")"
+        echo "FAIL: exercise $from: $unit, a correct change, fails the exercise's check: $(reason "$log")"
         failed=$((failed + 1))
     fi
 done

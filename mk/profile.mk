@@ -107,8 +107,8 @@ PROFILE_SMOKE_BINARIES := $(OUT)/stage1/bench-cpu $(OUT)/stage1/bench-heap $(OUT
 
 .PHONY: profile-smoke
 profile-smoke: $(PROFILE_SMOKE_BINARIES) | deps-bench
-	@echo "--- profile smoke run: cpu and mem (stage 1), block (stage 4, the challenge),"
-	@echo "    mem and server (stage $(LAST_STAGE))"
+	@echo "--- profile smoke run: cpu and mem (stage 1), block (stage 4, and a program of known"
+	@echo "    contention), mem and server (stage $(LAST_STAGE)), each picture by its pixels"
 	@profiles/profile-smoke.sh $(OUT) $(LAST_STAGE)
 
 SMOKE_RUNS += profile-smoke

@@ -13,11 +13,16 @@ TESTED_SMOKE_BINARIES := $(if $(SELECTED),,$(SMOKE_BINARIES))
 # per file (V=1: every command).
 TEST_BUILD_TARGETS = $(foreach unit,$(TESTED_UNITS),$(addprefix $(OUT)/$(unit)/,$(TEST_BUILD_FILES))) \
 	$(TESTED_SMOKE_BINARIES)
+# The closing line says how many were made anew, so that an edit of
+# work/hi.c is seen to be compiled.
 .PHONY: test-build
 test-build: $(if $(SELECTED),deps-build deps-test deps-bench,deps)
+	@mkdir -p $(OUT) && touch $(OUT)/build-started
 	@$(MAKE) --no-print-directory $(if $(filter 1,$(V)),,-s) -j$(shell nproc) BUILD_IN_PARALLEL=1 QUIET_BUILD=$(if $(filter 1,$(V)),,1) \
 	  $(TEST_BUILD_TARGETS)
-	@echo "build: $(words $(TEST_BUILD_TARGETS)) binaries up to date (V=1 shows each compile)"
+	@echo "build: $(words $(TEST_BUILD_TARGETS)) binaries up to date," \
+	  "$$(find $(TEST_BUILD_TARGETS) -newer $(OUT)/build-started 2>/dev/null | wc -l) of them made just now" \
+	  "(V=1 shows each compile)"
 
 # The closing count (mk/test-summary.sh), like go test's PASS and ok: the
 # checks of each suite, a pass per lesson and per smoke run, and what

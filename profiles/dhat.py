@@ -69,15 +69,23 @@ def main(argv):
         for key in site:
             site[key] += point[key]
     if not sites:
-        fail(f"no allocation under {HANDLER}: nothing is allocated per request")
+        # The finding of a zero-allocation stage, not an error.
+        print(f"DHAT: {handler_calls:,} calls of {HANDLER}: nothing allocated per request,"
+              " and nothing at set-up either")
+        return 0
     # A site that allocated on fewer than half the calls is one-time set-up
     # (a thread's first match data, say), not a cost per request.
     per_call = {path: site for path, site in sites.items() if site["tbk"] * 2 >= handler_calls}
     once = {path: site for path, site in sites.items() if path not in per_call}
     total = sum(site["tb"] for site in per_call.values())
-    print(f"DHAT: {handler_calls:,} calls of {HANDLER} allocated {total / handler_calls:,.0f} bytes"
-          f" per call, at {len(per_call)} site{'s' if len(per_call) != 1 else ''}"
-          f"{' (and a few blocks once, at set-up)' if once else ''}:")
+    if per_call:
+        print(f"DHAT: {handler_calls:,} calls of {HANDLER} allocated {total / handler_calls:,.0f} bytes"
+              f" per call, at {len(per_call)} site{'s' if len(per_call) != 1 else ''}"
+              f"{',' if once else ':'}")
+    else:
+        print(f"DHAT: {handler_calls:,} calls of {HANDLER}: nothing allocated per request,")
+    if once:
+        print("  and a few blocks once, at set-up (a thread's first match data, say):")
     print(f"  {'per call':>10} {'blocks':>6} {'read':>6} {'written':>8} {'lifetime':>12}   allocated in")
     rows = sorted(per_call.items(), key=lambda item: -item[1]["tb"])[:8]
     rows += sorted(once.items(), key=lambda item: -item[1]["tb"])[:3]
@@ -92,6 +100,8 @@ def main(argv):
         print(line + where if len(line + where) <= 100 else f"{line.rstrip()}\n      {where}")
     print("  (read and written: bytes accessed per byte allocated, 100% = each byte once;")
     print("   lifetime: instructions from malloc to free)")
+    if any("???" in frame for path, _ in rows for frame in path):
+        print("  (???: a frame valgrind cannot name, inside a stripped library)")
     print(f"DHAT's viewer: open file://{VIEWER} in a browser,")
     print(f"  click \"Load...\" and choose {os.path.abspath(profile)}")
     return 0

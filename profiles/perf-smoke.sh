@@ -131,7 +131,7 @@ if run block-check profiles/block_check.sh "$out/stage4/bench-cpu" "$out/profile
 fi
 flames=$(grep -c 'a flame graph' "$smoke/pictures.txt" 2>/dev/null || echo 0)
 echo "C tools smoke run: each showed what it must: DHAT's 20 KB frame vector, the call into"
-echo "  query.c, a Nagle stall${skipped[*]:+; where perf may run:} pcre2_compile widest in stage 1 and"
+echo "  query.c, a Nagle stall; ${skipped[*]:+where perf may run, }pcre2_compile widest in stage 1,"
 echo "  the socket write in the server, $flames flame graphs checked by their pixels, one recvfrom"
 echo "  per request, workers waiting in poll, the contention profiler against the kernel"
 if [ ${#skipped[@]} != 0 ]; then

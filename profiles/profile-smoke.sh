@@ -54,7 +54,8 @@ expect_in "$smoke/block/block-top.txt" color_is_valid "stage 4 contention profil
 expect_in "$smoke/block/block-locks.txt" '^  shared_match_lock (stages/' "stage 4's lock, by its name"
 profile block "$out/challenge-given/bench-cpu" block-challenge BENCHTIME=0.3s \
     CONTENTION_LIB="$out/profiles/libcontention.so"
-expect_in "$smoke/block-challenge/block-locks.txt" '^  stats (challenge/hi.c' "the challenge's lock, by its name"
+expect_in "$smoke/block-challenge/block-locks.txt" '^  stats (challenge/hi.c' \
+    "a contention profile whose waits are under 10 ms, its lock by name"
 profile server "$out/stage$last/server-cpu" server DURATION=2s
 expect_in "$smoke/server/server-top-cum.txt" handle_request "stage $last server profile"
 pictures=0

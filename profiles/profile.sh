@@ -130,9 +130,10 @@ cpu)
     pprof --list=hi_handle "$binary" "$outdir/cpu.prof" >"$outdir/cpu-list-hi_handle.txt"
     # The hottest function of our own code, by flat samples: disassemble it.
     # Names starting with "_" (_init, _start) are the C runtime's, not ours:
-    # samples in PLT stubs get charged to _init.
-    hot=$(awk 'NR == FNR { if ($2 ~ /^[Tt]$/ && $3 !~ /^_/) ours[$3] = 1; next }
-               $6 in ours { print $6; exit }' <(nm "$binary") "$outdir/cpu-top.txt")
+    # samples in PLT stubs get charged to _init. Neither is the harness
+    # or its test double (bench/, tests/: nm -l says where each is defined).
+    hot=$(awk 'NR == FNR { if ($2 ~ /^[Tt]$/ && $3 !~ /^_/ && $4 !~ /\/(bench|tests)\//) ours[$3] = 1; next }
+               $6 in ours { print $6; exit }' <(nm -l "$binary") "$outdir/cpu-top.txt")
     hot=${hot:-hi_handle}
     pprof --disasm="$hot" "$binary" "$outdir/cpu.prof" >"$outdir/cpu-disasm.txt"
     written+=("$outdir/cpu-list-hi_handle.txt" "$outdir/cpu-disasm.txt ($hot)")
@@ -170,10 +171,11 @@ mem)
         [ "$handler_bytes" -ge 1048576 ] || units=(--show_bytes)
         pprof_report mem "$outdir/mem.prof" --alloc_space "${units[@]}" --base="$outdir/mem-base.prof"
     fi
-    awk -v bytes="${handler_bytes:-0}" -v calls="${calls:-0}" 'BEGIN {
+    # The total, printed once after the top lines, and kept in mem-top.txt.
+    after_top=("$(awk -v bytes="${handler_bytes:-0}" -v calls="${calls:-0}" 'BEGIN {
         printf "hi_handle allocated %.0f bytes in all over %.0f calls", bytes, calls
-        if (calls > 0) printf ": %.1f B per call", bytes / calls
-        printf "\n" }' | tee -a "$outdir/mem-top.txt"
+        if (calls > 0) printf ": %.1f B per call", bytes / calls }')")
+    keep_after_top=1
     ;;
 block)
     lib=${CONTENTION_LIB:?set CONTENTION_LIB to the preload library}
@@ -195,8 +197,8 @@ block)
         by=()
         if [ "${waited_ms%.*}" -lt 10 ]; then
             by=(--contentions)
-            echo "(the waits add up to ${waited_ms} ms, too little for pprof's seconds: the graph" \
-                 "counts contended lock calls instead)"
+            echo "(the waits add up to ${waited_ms} ms, too little for pprof's seconds:"
+            echo " the graph counts contended lock calls instead)"
         fi
         LEGEND="Waiting for: $(sed -E 's/^ *//; s/: [0-9,]+ contended calls.*//' "$outdir/block-locks.txt" \
                                | paste -sd ';' | sed 's/;/; /g')" \
@@ -223,5 +225,6 @@ total=$(sed -n 's/^Total: //p' "$outdir/$kind-top.txt" 2>/dev/null | head -1 || 
 echo "--- $kind profile of $binary${total:+ (total: $total)}"
 head -n 16 "$outdir/$kind-top.txt"
 [ ${#after_top[@]} = 0 ] || printf '%s\n' "${after_top[@]}"
+[ -z "${keep_after_top:-}" ] || printf '%s\n' "${after_top[@]}" >>"$outdir/$kind-top.txt"
 echo "wrote:"
 printf '  %s\n' "${written[@]}"

@@ -134,8 +134,9 @@ void start_server(struct server_process *server, const char *variable)
 
 /* ============================ Mismatches ================================= */
 
-/* Appends one field's "name GOT, want WANT" to m, after "; " if needed;
- * what does not fit is cut. */
+/* Appends one field's "name GOT, want WANT" to m, on a line of its own,
+ * indented, so that a failing row reads in a terminal's width; what does
+ * not fit is cut. */
 static void mismatch_add(struct mismatch *m, const char *format, ...)
 {
     char field[sizeof m->text];
@@ -144,7 +145,7 @@ static void mismatch_add(struct mismatch *m, const char *format, ...)
     va_start(arguments, format);
     vsnprintf(field, sizeof field, format, arguments);
     va_end(arguments);
-    snprintf(m->text + m->used, sizeof m->text - m->used, "%s%s", m->used > 0 ? "; " : "", field);
+    snprintf(m->text + m->used, sizeof m->text - m->used, "%s%s", m->used > 0 ? ";\n  " : "\n  ", field);
     m->used += strlen(m->text + m->used);
 }
 
