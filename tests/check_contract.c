@@ -84,7 +84,7 @@ static void assert_recorded(int status, const char *content_type, const char *ex
     mismatch_string(&m, "Content-Type", recorder.content_type, content_type);
     mismatch_string(&m, "extra headers", recorder.extra_headers, extra_headers);
     mismatch_bytes(&m, "body", recorder.body, recorder.body_length, body, body_length);
-    ck_assert_msg(m.used == 0, "%s%s%s: %s", sent_text(0), sent[1].method ? ", after " : "",
+    ck_assert_msg(m.used == 0, "%s%s%s:%s", sent_text(0), sent[1].method ? ", after " : "",
                   sent_text(1), m.text);
 }
 

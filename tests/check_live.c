@@ -194,7 +194,7 @@ START_TEST(test_live_invalid_color)
     mismatch_int(&m, "status", response.status, 400);
     mismatch_bytes(&m, "body", response.body, response.body_length,
                    INVALID_BODY, strlen(INVALID_BODY));
-    ck_assert_msg(m.used == 0, "query %s (GET %s): %s", quote(query), quote(target), m.text);
+    ck_assert_msg(m.used == 0, "query %s (GET %s):%s", quote(query), quote(target), m.text);
 }
 END_TEST
 

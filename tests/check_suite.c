@@ -165,7 +165,7 @@ void mismatch_int(struct mismatch *m, const char *field, long got, long want)
 void mismatch_string(struct mismatch *m, const char *field, const char *got, const char *want)
 {
     if (got == NULL || want == NULL ? got != want : strcmp(got, want) != 0)
-        mismatch_add(m, "%s %s, want %s", field, quote(got), quote(want));
+        mismatch_add(m, "%s %s,\n    want %s", field, quote(got), quote(want));
 }
 
 /* Adds field "GOT", want "WANT" when the byte strings differ. */
@@ -173,7 +173,7 @@ void mismatch_bytes(struct mismatch *m, const char *field, const char *got, size
                     const char *want, size_t want_length)
 {
     if (got_length != want_length || (got_length > 0 && memcmp(got, want, got_length) != 0))
-        mismatch_add(m, "%s %s, want %s", field, quote_bytes(got, got_length),
+        mismatch_add(m, "%s %s,\n    want %s", field, quote_bytes(got, got_length),
                      quote_bytes(want, want_length));
 }
 
