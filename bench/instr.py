@@ -15,6 +15,12 @@
       stack lies); while all three are the same, the kept count is
       printed again, said to be kept, and callgrind does not run.
 
+  instr.py stacks BENCH-BINARY OUTDIR
+      The same count, each instruction filed under the whole call stack
+      it ran in (callgrind's --separate-callers), as a tree in
+      OUTDIR/stacks.json: what make flamediff draws, per call of the
+      handler. Kept, as run's count is, while nothing it depends on moved.
+
   instr.py cmp OLD-OUTDIR NEW-OUTDIR
       Per-function instructions/op of two runs side by side, with deltas.
 
@@ -137,13 +143,18 @@ def parse_callgrind(path):
 def display_name(obj, function, source):
     """Returns (name, where) for a table row: our functions by name and
     source file, a library's by name and library, pcre2's JIT-compiled
-    machine code (which has no symbol at all) as one row of its own."""
-    library = os.path.basename(obj)
+    machine code (which has no symbol at all) as one row of its own. A
+    library's function whose name was stripped (a static one: Debian
+    keeps only the exported names) is named by where it starts, as
+    "libpcre2-8:0x6b60", as the web viewer names it."""
+    library = re.sub(r"\.so.*", "", os.path.basename(obj))
     if obj == "???" and function.startswith("0x"):
         return "(JIT-compiled pattern)", "written by pcre2_jit_compile"
     if source.startswith("/") and os.path.commonpath([source, ROOT]) == ROOT:
         return function, os.path.relpath(source, ROOT)
-    return function, re.sub(r"\.so.*", "", library)
+    if re.fullmatch(r"0x[0-9a-f]+", function):
+        return f"{library}:0x{int(function, 16):x}", library
+    return function, library
 
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -200,11 +211,14 @@ VOLATILE = ("MAKEFLAGS", "MAKELEVEL", "MFLAGS", "MAKEOVERRIDES", "MAKE_TERMOUT",
 
 def count_key(binary, calls, env):
     """Returns a digest of everything a count depends on: the binary, the
-    number of calls and the environment it runs in."""
+    number of calls, the environment it runs in, the valgrind that counts
+    and this script, which reads and names what it counted."""
     digest = hashlib.sha256()
-    with open(binary, "rb") as file:
-        digest.update(file.read())
-    digest.update(json.dumps([calls, sorted(env.items())]).encode())
+    for path in (binary, os.path.abspath(__file__)):
+        with open(path, "rb") as file:
+            digest.update(file.read())
+    valgrind = subprocess.run(["valgrind", "--version"], capture_output=True, text=True).stdout
+    digest.update(json.dumps([calls, sorted(env.items()), valgrind]).encode())
     return digest.hexdigest()
 
 
@@ -220,8 +234,9 @@ def print_count(result, profile, outdir, kept):
           f"\n       {os.path.join(outdir, 'instr.json')}")
 
 
-def run(binary, outdir):
-    """The run subcommand. Returns the exit status."""
+def counting_setup(binary, outdir):
+    """Returns (calls, env) for counting binary's BenchmarkHi into outdir,
+    after checking that it can be: INSTR_CALLS, valgrind, the binary."""
     calls = os.environ.get("INSTR_CALLS") or "2000"
     if not calls.isdigit() or int(calls) < 1:
         fail(f"INSTR_CALLS={calls}: want a whole number from 1")
@@ -231,25 +246,22 @@ def run(binary, outdir):
     if not os.access(binary, os.X_OK):
         fail(f"no benchmark binary at {binary}")
     os.makedirs(outdir, exist_ok=True)
-    profile = os.path.join(outdir, "callgrind.out")
     env = {name: value for name, value in os.environ.items() if name not in VOLATILE}
     env.update(BENCH="^BenchmarkHi$", BENCHTIME=f"{calls}x", COUNT="1")
     env.pop("BENCH_JSON", None)
-    key = count_key(binary, calls, env)
-    result_path = os.path.join(outdir, "instr.json")
-    if os.path.exists(result_path):
-        with open(result_path) as file:
-            kept = json.load(file)
-        if kept.get("key") == key:
-            print_count(kept, profile, outdir, kept=True)
-            return 0
-        os.remove(result_path)      # never shown again as this run's
-    for old in os.listdir(outdir):
-        if old.startswith("callgrind.out"):
-            os.remove(os.path.join(outdir, old))
+    return calls, env
+
+
+def callgrind(binary, profile, calls, env, options=()):
+    """Runs BenchmarkHi under callgrind, counting inside the handler only,
+    into profile. Returns (benchmark name, total, functions), the latter
+    two from parse_callgrind; fails, saying why, when nothing was counted."""
+    for old in os.listdir(os.path.dirname(profile)):
+        if old.startswith(os.path.basename(profile)):
+            os.remove(os.path.join(os.path.dirname(profile), old))
     done = subprocess.run(
         ["valgrind", "--tool=callgrind", "--collect-atstart=no",
-         f"--toggle-collect={HANDLER}", f"--toggle-collect={WRITER}",
+         f"--toggle-collect={HANDLER}", f"--toggle-collect={WRITER}", *options,
          f"--callgrind-out-file={profile}", binary],
         env=env, capture_output=True, text=True)
     benchmark = re.search(r"^(BenchmarkHi-\d+)\s+(\d+)\s", done.stdout, re.M)
@@ -261,21 +273,93 @@ def run(binary, outdir):
         fail(f"the benchmark ran {benchmark[2]} calls, not {calls}")
     os.replace(dump, profile)
     total, functions = parse_callgrind(profile)
-    if not any(function == HANDLER and cost["self"] > 0 for (_, function), cost in functions.items()):
+    if not any(function.split("'")[0] == HANDLER and cost["self"] > 0
+               for (_, function), cost in functions.items()):
         fail(f"callgrind found no call of {HANDLER} in {binary}: was it inlined into its caller"
              " (common/hi.h declares it noinline) or renamed? Nothing was counted")
     if total == 0:
         fail(f"{profile} has no summary: line, so there is no total to report"
              " (a callgrind this script does not know?)")
+    return benchmark[1], total, functions
+
+
+def run(binary, outdir):
+    """The run subcommand. Returns the exit status."""
+    calls, env = counting_setup(binary, outdir)
+    profile = os.path.join(outdir, "callgrind.out")
+    key = count_key(binary, calls, env)
+    result_path = os.path.join(outdir, "instr.json")
+    if os.path.exists(result_path):
+        with open(result_path) as file:
+            kept = json.load(file)
+        if kept.get("key") == key:
+            print_count(kept, profile, outdir, kept=True)
+            return 0
+        os.remove(result_path)      # never shown again as this run's
+    benchmark, total, functions = callgrind(binary, profile, calls, env)
     rows = function_rows(functions, calls)
     with open(os.path.join(outdir, "annotate.txt"), "w") as file:
         subprocess.run(["callgrind_annotate", "--auto=yes", "--inclusive=yes", profile],
                        stdout=file, stderr=subprocess.DEVNULL)
-    result = {"benchmark": benchmark[1], "calls": calls, "instructions": total,
+    result = {"benchmark": benchmark, "calls": calls, "instructions": total,
               "per_op": total / calls, "functions": rows, "key": key}
     with open(result_path, "w") as file:
         json.dump(result, file, indent=1)
     print_count(result, profile, outdir, kept=False)
+    return 0
+
+
+# ============================ stacks =========================================
+
+def stack_tree(functions, calls):
+    """Returns the tree of call stacks under the handler from a profile
+    taken with --separate-callers (each function's name followed by its
+    callers, "fn'caller'caller2..."), as perf's flame graph script writes
+    trees: {"n": name, "l": "", "v": instructions per call in the frame
+    itself, "c": [callees]}."""
+    root = {"n": HANDLER, "l": "", "v": 0.0, "c": []}
+    # A caller in a chain is a bare name: it is shown as the function
+    # itself is where it has a cost of its own (and its object is known).
+    shown_as = {}
+    for (obj, chain), cost in functions.items():
+        leaf = re.sub(r"@.*", "", chain.split("'")[0])
+        shown_as.setdefault(leaf, display_name(obj, leaf, cost["file"])[0])
+    for (obj, chain), cost in functions.items():
+        names = [re.sub(r"@.*", "", name) for name in chain.split("'")]
+        if HANDLER not in names or cost["self"] == 0:
+            continue
+        path = list(reversed(names[:names.index(HANDLER)]))
+        node = root
+        for name in path:
+            shown = shown_as.get(name, name)
+            child = next((c for c in node["c"] if c["n"] == shown), None)
+            if child is None:
+                child = {"n": shown, "l": "", "v": 0.0, "c": []}
+                node["c"].append(child)
+            node = child
+        node["v"] += cost["self"] / calls
+    return root
+
+
+def stacks(binary, outdir):
+    """The stacks subcommand: writes OUTDIR/stacks.json, kept while the
+    binary, INSTR_CALLS and the environment are the same. Returns 0."""
+    calls, env = counting_setup(binary, outdir)
+    options = ("--separate-callers=64",)
+    key = count_key(binary, calls, dict(env, INSTR_OPTIONS=" ".join(options)))
+    path = os.path.join(outdir, "stacks.json")
+    if os.path.exists(path):
+        with open(path) as file:
+            kept = json.load(file)
+        if kept.get("key") == key:
+            print(f"stacks: kept from the count of the same binary, in the same environment: {path}")
+            return 0
+        os.remove(path)
+    _, total, functions = callgrind(binary, os.path.join(outdir, "stacks.out"), calls, env, options)
+    tree = stack_tree(functions, calls)
+    with open(path, "w") as file:
+        json.dump(dict(tree, key=key), file)
+    print(f"stacks: {total / calls:.0f} instructions per call of {HANDLER}, by call stack: {path}")
     return 0
 
 
@@ -401,12 +485,14 @@ def main(argv):
         return run(argv[2], argv[3])
     if len(argv) == 4 and argv[1] == "cmp":
         return cmp(argv[2], argv[3])
+    if len(argv) == 4 and argv[1] == "stacks":
+        return stacks(argv[2], argv[3])
     if len(argv) >= 3 and argv[1] == "totals":
         return totals(argv[2:])
     if len(argv) in (5, 6) and argv[1] == "lesson":
         return lesson(*argv[2:])
-    fail("usage: instr.py run BENCH-BINARY OUTDIR | cmp OLD-OUTDIR NEW-OUTDIR | totals LABEL=OUTDIR..."
-         " | lesson FROM LABEL OUTDIR [BEFORE-OUTDIR]", 2)
+    fail("usage: instr.py run BENCH-BINARY OUTDIR | stacks BENCH-BINARY OUTDIR | cmp OLD-OUTDIR"
+         " NEW-OUTDIR | totals LABEL=OUTDIR... | lesson FROM LABEL OUTDIR [BEFORE-OUTDIR]", 2)
 
 
 if __name__ == "__main__":

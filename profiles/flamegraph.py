@@ -35,6 +35,7 @@ FONT = 11             # pixels; DejaVu Sans Mono is 0.6 em wide
 CHAR = FONT * 0.6
 MARGIN = 10
 TITLE_HEIGHT = 26
+LEGEND_HEIGHT = 14
 
 
 def fail(message):
@@ -78,24 +79,37 @@ def label(name, width):
     return name[:fits - 2] + ".." if fits >= 5 else ""
 
 
-def svg(tree, title):
-    """Returns (the SVG text, its depth in frames, its sample count)."""
+def samples_tip(node, samples):
+    """Returns a frame's tooltip: its samples and their share."""
+    return f"{node['n']}: {total(node)} samples ({100 * total(node) / samples:.1f}%)"
+
+
+def svg(tree, title, fill=None, tip=None, legend=None):
+    """Returns (the SVG text, its depth in frames, its sample count).
+    fill(node) and tip(node, samples) give a frame's colour and tooltip
+    (by default: from its name; its samples); legend is a line of small
+    print under the title."""
+    fill = fill or (lambda node: colour(node["n"], node["l"] == "kernel"))
+    tip = tip or samples_tip
     samples = total(tree)
     boxes = []
     layout(tree, MARGIN, 0, (WIDTH - 2 * MARGIN) / samples, boxes)
     depth = 1 + max(depth for _, depth, _, _ in boxes)
-    height = TITLE_HEIGHT + depth * ROW + MARGIN
+    top = TITLE_HEIGHT + (LEGEND_HEIGHT if legend else 0)
+    height = top + depth * ROW + MARGIN
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}"'
              f' viewBox="0 0 {WIDTH} {height}" font-family="DejaVu Sans Mono, monospace"'
              f' font-size="{FONT}">',
              f'<rect width="{WIDTH}" height="{height}" fill="white"/>',
              f'<text x="{WIDTH / 2}" y="17" text-anchor="middle" font-size="13">{escape(title)}</text>']
+    if legend:
+        parts.append(f'<text x="{WIDTH / 2}" y="{TITLE_HEIGHT + 8}" text-anchor="middle">'
+                     f'{escape(legend)}</text>')
     for x, level, width, node in boxes:
         y = height - MARGIN - (level + 1) * ROW
-        share = 100 * total(node) / samples
-        parts.append(f'<g><title>{escape(node["n"])}: {total(node)} samples ({share:.1f}%)</title>'
+        parts.append(f'<g><title>{escape(tip(node, samples))}</title>'
                      f'<rect x="{x:.2f}" y="{y}" width="{max(width - 0.5, 0.5):.2f}" height="{ROW - 1}"'
-                     f' fill="{colour(node["n"], node["l"] == "kernel")}"/>')
+                     f' fill="{fill(node)}"/>')
         text = label(node["n"], width)
         if text:
             parts.append(f'<text x="{x + 3:.2f}" y="{y + ROW - 5}">{escape(text)}</text>')
@@ -104,9 +118,10 @@ def svg(tree, title):
     return "\n".join(parts), depth, samples
 
 
-def draw(tree, svg_path, png_path, title):
-    """Writes the SVG and the PNG of tree. Returns (depth, samples)."""
-    text, depth, samples = svg(tree, title)
+def draw(tree, svg_path, png_path, title, **style):
+    """Writes the SVG and the PNG of tree (style: svg's fill, tip and
+    legend). Returns (depth, samples)."""
+    text, depth, samples = svg(tree, title, **style)
     with open(svg_path, "w") as file:
         file.write(text)
     if os.path.exists(png_path):

@@ -5,6 +5,11 @@
       PNG is a flame graph (flamegraph.py) DEPTH frames deep: each of its
       DEPTH rows must hold coloured boxes, and the bottom one, the root,
       must span the picture.
+  pictures.py diff PNG LEVEL red|blue PERCENT
+      PNG is a differential flame graph (flamediff.py): of the frames
+      drawn in its row LEVEL (0 is the root), at least PERCENT of the
+      width must be deep red (new, or grown the most), or deep blue
+      (gone, or shrunk the most); with PERCENT 0, none may be.
   pictures.py graph PNG
       PNG is a call graph or a chart (graphviz, gnuplot): it must be no
       smaller than a box or two, and hold lines and lettering, drawn
@@ -87,6 +92,34 @@ def check_flame(path, depth):
             f" {100 * rows[0] // (width - 2 * FLAME_MARGIN)}% wide, {rows[-1]} pixels at the top")
 
 
+def deep(pixel, hue):
+    """Returns whether a pixel is flamediff.py's deepest red or blue."""
+    red, green, blue = pixel
+    if hue == "red":
+        return red > 220 and green < 90 and blue < 90
+    return blue > 220 and red < 90 and green < 90
+
+
+def check_diff(path, level, hue, percent):
+    """Checks a differential flame graph's row. Returns the line to print."""
+    picture = read_png(path)
+    width, height = picture.size
+    y = height - FLAME_MARGIN - (level + 1) * FLAME_ROW + 2
+    if y < 0:
+        fail(f"{path}: {width}x{height} pixels, too short for a row {level}")
+    row = picture.crop((0, y, width, y + 1))
+    drawn = count(row, lambda pixel: pixel != (255, 255, 255))
+    share = 100 * count(row, lambda pixel: deep(pixel, hue)) / max(drawn, 1)
+    found = f"{path}: row {level} has {drawn} pixels of frames, {share:.0f}% of them deep {hue}"
+    if drawn == 0:
+        fail(f"{path}: nothing drawn in row {level}")
+    if percent == 0 and share > 0:
+        fail(f"{found}, want none")
+    if share < percent:
+        fail(f"{found}, want at least {percent}%")
+    return found
+
+
 def check_graph(path):
     """Checks a call graph or chart. Returns the line to print."""
     picture = read_png(path)
@@ -109,12 +142,17 @@ def main(argv):
         if len(argv) == 4 and argv[1] == "flame" and argv[3].isdigit():
             print(check_flame(argv[2], int(argv[3])))
             return 0
+        if len(argv) == 6 and argv[1] == "diff" and argv[3].isdigit() and argv[4] in ("red", "blue") \
+                and argv[5].isdigit():
+            print(check_diff(argv[2], int(argv[3]), argv[4], int(argv[5])))
+            return 0
         if len(argv) == 3 and argv[1] == "graph":
             print(check_graph(argv[2]))
             return 0
     except (OSError, ValueError) as why:
         fail(f"{argv[2]}: {why}")
-    print("usage: pictures.py flame PNG DEPTH | graph PNG", file=sys.stderr)
+    print("usage: pictures.py flame PNG DEPTH | diff PNG LEVEL red|blue PERCENT | graph PNG",
+          file=sys.stderr)
     return 2
 
 
