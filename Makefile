@@ -23,6 +23,8 @@
 #   FROM=2           the stage make work copies (a changed work/hi.c is
 #                    kept aside); FORCE=1 makes make challenge start again
 #   DURATION=5s      how long wrk loads the live server
+#   WEB_PORT=8081    where make stageN web and make webdiff serve pprof's viewer
+#   METRIC=time      what make flamediff compares: instructions (the default) or time
 #   FUZZTIME=60      seconds of make fuzz
 #   WERROR=1         warnings are errors (CI and the maintainers' checks);
 #                    off by default, so a newer compiler's warning only prints
@@ -66,6 +68,7 @@ include mk/profile.mk
 include mk/reliability.mk
 include mk/slides.mk
 include mk/perf.mk
+include mk/web.mk
 include mk/work.mk
 include mk/challenge.mk
 include mk/exercises.mk
@@ -119,6 +122,8 @@ help:
 	@echo "  optinfo                   the calls the compiler did not inline, and why (-fopt-info)"
 	@echo "  make nagle                two writes with Nagle on against one write: the 40 ms stall"
 	@echo "  make perf-allow           let perf sample and trace as you, until the next reboot (sudo)"
+	@echo "  web                       pprof's web viewer on the CPU and heap profiles: flame graph,"
+	@echo "                            source, disassembly (http://127.0.0.1:$(WEB_PORT); WEB_PORT=)"
 	@echo "  (make stage3-test, stage3-bench, ... are the same targets by their own names)"
 	@echo
 	@echo "Your workspace: make work FROM=N copies stage N to work/hi.c; then make work TARGET"
@@ -138,6 +143,9 @@ help:
 	@echo "Across stages:"
 	@echo "  make benchcmp OLD=1 NEW=2 both stages COUNT=10 times, benchstat's table with p-values"
 	@echo "  make instrcmp OLD=1 NEW=2 instructions per request, function by function"
+	@echo "  make flamediff OLD=1 NEW=2  differential flame graphs: red grew, blue shrank"
+	@echo "                            (instructions; METRIC=time: perf's samples; NEW=work, challenge)"
+	@echo "  make webdiff OLD=1 NEW=2  pprof's web viewer on what changed from OLD to NEW"
 	@echo "  make compare              every stage: out/compare/compare.md and compare.png"
 	@echo "  make diff N=3             what stage 3 changed"
 	@echo "  make slides               the deck, from your own measurements: out/slides/index.html"
@@ -156,7 +164,7 @@ help:
 	@echo "  make bench-smoke  make profile-smoke  make perf-smoke  make fuzz-smoke  make work-smoke"
 	@echo "  make exercise-check (every exercise fails as copied, and passes with correct changes)"
 	@echo "  make slides-test  make slides-fixture-test  make offline-smoke  make hardened-smoke"
-	@echo "  make perfreport-test  make benchstats-test  make title-check  make docs-check"
+	@echo "  make perfreport-test  make benchstats-test  make title-check  make docs-check  make web-smoke"
 	@echo
 	@echo "Stages (stages/stages.txt):"
 	@$(foreach n,$(ALL_STAGES),printf '  stage%-3s %-20s %s\n' "$(n)" "$(call stage_folder,$(n))" "$(call stage_title,$(n))";)

@@ -7,7 +7,9 @@
 #   1. `make run` in a container whose port 8080 is published on the
 #      host's 127.0.0.1:18080, and one request sent from the host side;
 #   2. `make test` in a container with no network at all (--network=none),
-#      which proves that the image holds everything the workbook needs.
+#      which proves that the image holds everything the workbook needs;
+#   3. `make stage1 web`, with no network, its port 8081 published on the
+#      host's 127.0.0.1:18081: pprof's viewer, fetched from the host.
 # Prints one verdict line, with the time each step took.
 #
 # ARCH=arm64 on an amd64 machine runs under qemu-user-static (binfmt_misc),
@@ -181,8 +183,40 @@ else
 fi
 [ $test_ok = 1 ] || tail -n 30 "$outdir/make-test.txt"
 
+# ============================ make stage1 web =================================
+# pprof's viewer, published on the host's 127.0.0.1:18081, with no network
+# inside: its flame graph page, fetched from the host, must hold stage 1's
+# pcre2_compile_8.
+
+web_ok=0 web_seen="no answer"
+run_in --name workbook-web-$arch --network=none -p 127.0.0.1:18081:8081 -- 'make stage1 web' \
+    >"$outdir/make-web.txt" 2>&1 &
+web_runner=$!
+for _ in $(seq 600); do
+    grep -q '^Serving web UI' "$outdir/make-web.txt" && break
+    kill -0 $web_runner 2>/dev/null || break
+    sleep 1
+done
+if grep -q '^Serving web UI' "$outdir/make-web.txt"; then
+    page=$(python3 -c 'import urllib.request; print(urllib.request.urlopen(
+        "http://127.0.0.1:18081/ui/flamegraph", timeout=60).read().decode())' 2>&1 || true)
+    if grep -q '"n":"pcre2_compile_8"' <<<"$page"; then
+        web_ok=1 web_seen="its flame graph, with pcre2_compile_8"
+    else
+        web_seen="a page without pcre2_compile_8"
+    fi
+elif grep -q 'SKIPPED' "$outdir/make-web.txt"; then
+    web_ok=1 web_seen="SKIPPED: $(grep -m1 SKIPPED "$outdir/make-web.txt")"
+fi
+podman kill workbook-web-$arch >/dev/null 2>&1 || true
+wait $web_runner 2>/dev/null || true
+echo "container-check: make stage1 web: from the host, $web_seen"
+[ $web_ok = 1 ] || tail -n 20 "$outdir/make-web.txt"
+step_done web
+
 verdict=PASS
-[ $run_ok = 1 ] && [ $test_ok = 1 ] || verdict=FAIL
+[ $run_ok = 1 ] && [ $test_ok = 1 ] && [ $web_ok = 1 ] || verdict=FAIL
 echo "container-check $arch${emulated:+ (emulated)}: $verdict: make run answered from the host $([ $run_ok = 1 ] && echo 200 || echo NOT);" \
-    "${tests} with no network: ${summary}; times: ${times[*]}" | tee "$outdir/verdict.txt"
+    "${tests} with no network: ${summary}; make stage1 web: ${web_seen}; times: ${times[*]}" \
+    | tee "$outdir/verdict.txt"
 [ $verdict = PASS ]

@@ -3,7 +3,7 @@
 # otherwise, or the exact command to run).
 
 # deps-GROUP installs what a group of targets needs (mk/deps.sh lists them).
-DEPS_GROUPS := build test bench profile perf fuzz slides
+DEPS_GROUPS := build test bench profile perf fuzz slides web
 .PHONY: deps $(addprefix deps-,$(DEPS_GROUPS))
 $(addprefix deps-,$(DEPS_GROUPS)):
 	@OUT=$(OUT) mk/deps.sh $(@:deps-%=%)

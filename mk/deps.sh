@@ -30,7 +30,8 @@ packages_of() {
     perf)    echo "optional:linux-perf|linux-tools-$(uname -r)" strace valgrind librsvg2-bin python3-pil ;;
     fuzz)    echo clang optional:libclang-rt-dev ;;
     slides)  echo pandoc optional:chromium command:node:nodejs command:npm:npm ;;
-    *) echo "deps: unknown group $1 (build, test, bench, profile, perf, fuzz, slides)" >&2; return 1 ;;
+    web)     echo optional:golang-go optional:golang-github-google-pprof-dev binutils ;;
+    *) echo "deps: unknown group $1 (build, test, bench, profile, perf, fuzz, slides, web)" >&2; return 1 ;;
     esac
 }
 

@@ -18,7 +18,8 @@ SLIDES_INPUTS := $(OUT)/compare/compare.json $(OUT)/benchcmp/stage1-vs-stage2/be
   $(OUT)/stage$(LAST_STAGE)/perf/flame-server/flame.png $(OUT)/stage1/perf/dhat/report.txt \
   $(OUT)/stage4/block-check/report.txt $(OUT)/stage$(LAST_STAGE)/perf/syscalls/report.txt \
   $(OUT)/stage$(LAST_STAGE)/perf/offcpu/report.txt $(OUT)/nagle/report.txt \
-  $(OUT)/stage$(LAST_STAGE)/pgo/report.txt
+  $(OUT)/stage$(LAST_STAGE)/pgo/report.txt $(OUT)/flamediff/instructions-stage1-stage2/old.png \
+  $(OUT)/flamediff/instructions-stage5-stage6/new.png
 
 $(OUT)/compare/compare.json:
 	-$(MAKE) --no-print-directory compare
@@ -50,6 +51,10 @@ $(OUT)/nagle/report.txt:
 	-$(MAKE) --no-print-directory nagle
 $(OUT)/%/pgo/report.txt:
 	-$(MAKE) --no-print-directory $*-pgo
+$(OUT)/flamediff/instructions-stage1-stage2/old.png:
+	-$(MAKE) --no-print-directory flamediff OLD=1 NEW=2
+$(OUT)/flamediff/instructions-stage5-stage6/new.png:
+	-$(MAKE) --no-print-directory flamediff OLD=5 NEW=6
 
 .PHONY: slides slides-test
 slides: $(JS_READY) | $(SLIDES_INPUTS)

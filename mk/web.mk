@@ -1,0 +1,90 @@
+# mk/web.mk - a profile to explore, and what changed between two units
+# (profiles/README.md, "See what changed").
+#
+#   UNIT-web    pprof's web viewer on the unit's CPU and heap profiles:
+#               flame graph, top, call graph, source and disassembly,
+#               every value per 1,000,000 calls (profiles/web.sh)
+#   webdiff     the same on what changed from OLD to NEW (pprof -diff_base)
+#   flamediff   differential flame graphs from OLD to NEW: instructions
+#               (callgrind, exact), or METRIC=time (perf's samples, ns per
+#               call, both taken now, side by side)
+#   web-smoke   make test's check of all three, by what they show
+#
+# OLD and NEW name a stage (1 to 6), work or challenge. The viewer is
+# google/pprof, built from Debian's source package with Debian's Go
+# (profiles/build-pprof.sh): it reads the gperftools profiles the other
+# targets write, and it disassembles C, which `go tool pprof` cannot.
+
+WEB_PORT ?= 8081
+METRIC ?= instructions
+PPROF := $(OUT)/tools/pprof
+PPROF_SOURCE := /usr/share/gocode/src/github.com/google/pprof
+
+# $(call unit_named,1) is stage1; work and challenge are themselves.
+unit_named = $(if $(filter $(ALL_STAGES),$(1)),stage$(1),$(filter work challenge,$(1)))
+unit_label = $(if $(filter $(ALL_STAGES),$(1)),stage $(1),$(1))
+ifneq ($(filter webdiff flamediff,$(MAKECMDGOALS)),)
+  ifneq ($(words $(call unit_named,$(OLD))) $(words $(call unit_named,$(NEW))),1 1)
+    $(error usage: make $(firstword $(filter webdiff flamediff,$(MAKECMDGOALS))) OLD=1 NEW=2\
+      (a stage: $(ALL_STAGES); or work, or challenge))
+  endif
+  ifeq ($(filter instructions time,$(METRIC)),)
+    $(error METRIC=$(METRIC): want instructions or time)
+  endif
+endif
+OLD_UNIT = $(call unit_named,$(OLD))
+NEW_UNIT = $(call unit_named,$(NEW))
+
+# The viewer, built once; again when Debian updates its source.
+$(PPROF): $(wildcard $(PPROF_SOURCE)/driver/driver.go) profiles/build-pprof.sh | deps-web
+	@profiles/build-pprof.sh $(PPROF_SOURCE) $@
+
+# Instructions by call stack (callgrind --separate-callers), kept as
+# instr.json is, keyed on the binary, the environment and instr.py.
+$(OUT)/%/instr/stacks.json: $(OUT)/%/bench-uncounted bench/instr.py recheck | deps-bench
+	@mkdir -p $(@D)
+	@bench/instr.py stacks $< $(@D) >$(@D)/stacks.txt || { cat $(@D)/stacks.txt; exit 1; }
+
+.PHONY: web webdiff flamediff web-smoke
+web: $(call per_unit,web)
+%-web: $(OUT)/%/bench-cpu $(OUT)/%/bench-heap $(PPROF) | deps-profile
+	@profiles/web.sh $(PPROF) $(HOST) $(WEB_PORT) $(OUT)/$*
+
+webdiff: $(OUT)/$(OLD_UNIT)/bench-cpu $(OUT)/$(OLD_UNIT)/bench-heap $(OUT)/$(NEW_UNIT)/bench-cpu \
+         $(OUT)/$(NEW_UNIT)/bench-heap $(PPROF) | deps-profile
+	@profiles/web.sh $(PPROF) $(HOST) $(WEB_PORT) $(OUT)/$(NEW_UNIT) $(OUT)/$(OLD_UNIT)
+
+FLAMEDIFF_DIR = $(OUT)/flamediff/$(METRIC)-$(OLD_UNIT)-$(NEW_UNIT)
+flamediff: flamediff-$(METRIC)
+.PHONY: flamediff-instructions flamediff-time
+flamediff-instructions: $(OUT)/$(OLD_UNIT)/instr/stacks.json $(OUT)/$(NEW_UNIT)/instr/stacks.json | deps-perf
+	@profiles/flamediff.py instructions $(FLAMEDIFF_DIR) "$(call unit_label,$(OLD))" $(word 1,$^) \
+	  "$(call unit_label,$(NEW))" $(word 2,$^)
+# Both units sampled now, one after the other: a profile from another
+# hour would measure another machine.
+flamediff-time: $(OUT)/$(OLD_UNIT)/bench-uncounted $(OUT)/$(NEW_UNIT)/bench-uncounted | deps-perf
+	@mkdir -p $(FLAMEDIFF_DIR)
+	@for unit in $(OLD_UNIT) $(NEW_UNIT); do \
+	  echo "(sampling $$unit: make $$unit-flame, its report in $(FLAMEDIFF_DIR)/$$unit-flame.txt)"; \
+	  $(MAKE) --no-print-directory $$unit-flame >$(FLAMEDIFF_DIR)/$$unit-flame.txt || exit $$?; \
+	done
+	@profiles/flamediff.py time $(FLAMEDIFF_DIR) "$(call unit_label,$(OLD))" $(OUT)/$(OLD_UNIT)/perf/flame \
+	  "$(call unit_label,$(NEW))" $(OUT)/$(NEW_UNIT)/perf/flame
+
+# ============================ Smoke run inside `make test` ====================
+# flamediff 1 -> 2 must show pcre2_compile gone, in its words and in blue;
+# the viewer must serve a flame graph with pcre2's functions named, the
+# source and the disassembly of hi_handle, and a diff in which stage 2
+# spends less in pcre2_compile.
+WEB_SMOKE_BINARIES := $(foreach n,1 2,$(OUT)/stage$(n)/bench-cpu $(OUT)/stage$(n)/bench-heap)
+
+# (Without Go, pprof's rule says SKIPPED and the smoke run says so too.)
+web-smoke: $(WEB_SMOKE_BINARIES) $(OUT)/stage1/instr/stacks.json $(OUT)/stage2/instr/stacks.json \
+           | deps-profile deps-perf
+	@echo "--- web smoke run: flamediff 1 -> 2 by its words and its pixels; pprof's viewer on stage 1"
+	@echo "    and on 1 -> 2 (flame graph, names in libpcre2, source, disassembly, the diff)"
+	@$(MAKE) --no-print-directory $(PPROF) || true
+	@profiles/web-smoke.sh $(OUT) $(PPROF)
+
+SMOKE_RUNS += web-smoke
+SMOKE_BINARIES += $(WEB_SMOKE_BINARIES)
