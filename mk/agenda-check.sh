@@ -10,7 +10,8 @@
 # that it is compiled again, as after an edit). Writes OUTDIR/times.md,
 # the median and the range of each, and OUTDIR/wide.txt, every line
 # longer than 100 columns; exits 1 when there is one: the agenda's
-# commands must fit a laptop's terminal, or a projector.
+# commands must fit a laptop's terminal, or a projector. ONLY (a regular
+# expression) keeps the commands it matches: make agenda-check ONLY=web.
 set -uo pipefail
 
 outdir=${1:?usage: agenda-check.sh OUTDIR RUNS}
@@ -26,7 +27,8 @@ STAGES_FILE=$here/../stages/stages.txt
 # which follow each make work FROM=N. make run serves until stopped, and
 # make test is timed on a fresh clone (the README says so): not here.
 mapfile -t commands < <(grep -E '^\| [0-9]+:[0-9]+ \|' "$here/../teach/agenda.md" | grep -o '`make [^`]*`' | tr -d '`' \
-    | awk '/^make work/ || !seen[$0]++' | grep -vx 'make run' | grep -vx 'make test')
+    | awk '/^make work/ || !seen[$0]++' | grep -vx 'make run' | grep -vx 'make test' \
+    | grep -E -- "${ONLY:-.}")
 
 # prepare COMMAND: what must hold before COMMAND runs, as in the room.
 prepare() {
@@ -58,7 +60,11 @@ time_runs() {
         prepare "$command"
         log=$outdir/$(echo "$command" | tr ' =/' '___')-$label-$run.log
         start=$(date +%s.%N)
-        bash -c "$command" >"$log" 2>&1
+        # make ... web serves until stopped: timed to the moment it serves.
+        case $command in
+        *" web"|*" web "*|*webdiff*) WEB_RECORD_ONLY=1 bash -c "$command" >"$log" 2>&1 ;;
+        *) bash -c "$command" >"$log" 2>&1 ;;
+        esac
         end=$(date +%s.%N)
         awk -v s="$start" -v e="$end" 'BEGIN { printf "%.1f\n", e - s }'
         awk -v file="$log" -v command="$command" 'length($0) > 100 {

@@ -58,8 +58,8 @@ FLAMEDIFF_DIR = $(OUT)/flamediff/$(METRIC)-$(OLD_UNIT)-$(NEW_UNIT)
 flamediff: flamediff-$(METRIC)
 .PHONY: flamediff-instructions flamediff-time
 flamediff-instructions: $(OUT)/$(OLD_UNIT)/instr/stacks.json $(OUT)/$(NEW_UNIT)/instr/stacks.json | deps-perf
-	@profiles/flamediff.py instructions $(FLAMEDIFF_DIR) "$(call unit_label,$(OLD))" $(word 1,$^) \
-	  "$(call unit_label,$(NEW))" $(word 2,$^)
+	@profiles/flamediff.py instructions $(FLAMEDIFF_DIR) "$(call unit_label,$(OLD))" \
+	  $(OUT)/$(OLD_UNIT)/instr/stacks.json "$(call unit_label,$(NEW))" $(OUT)/$(NEW_UNIT)/instr/stacks.json
 # Both units sampled now, one after the other: a profile from another
 # hour would measure another machine.
 flamediff-time: $(OUT)/$(OLD_UNIT)/bench-uncounted $(OUT)/$(NEW_UNIT)/bench-uncounted | deps-perf

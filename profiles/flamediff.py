@@ -175,14 +175,19 @@ def report(pair, unit, old_label, new_label, metric):
     lines = [f"flamediff: {unit} per call of {HANDLER}, {old_label} -> {new_label} ({how})",
              f"  in all   {amount(old, unit):>10} -> {amount(new, unit):>10}"
              f"  {amount(new - old, unit).rjust(10) if new < old else '+' + amount(new - old, unit)}"
-             f"  ({100 * (new - old) / old:+.1f}%)",
+             f"  ({100 * (new - old) / old:+.1f}%)" if old else "",
              "  the functions that changed most (callees included):"]
     totals = {side: defaultdict(float) for side in ("old", "new")}
     for side in totals:
         function_totals(pair, side, totals[side])
     names = set(totals["old"]) | set(totals["new"])
     names.discard(HANDLER)
+    # A change too small to print is no change.
+    names = {name for name in names
+             if amount(totals["old"][name], unit) != amount(totals["new"][name], unit)}
     changes = sorted(names, key=lambda name: -abs(totals["new"][name] - totals["old"][name]))
+    if not changes:
+        lines.append("    (none: every function costs what it did)")
     width = max([len(name) for name in changes[:8]] + [10])
     for name in changes[:8]:
         before, after = totals["old"][name], totals["new"][name]
@@ -214,8 +219,8 @@ def main(argv):
                         legend="red: its own cost grew, blue: shrank (the deeper, the more);"
                                + (" deep red: new" if side == "new" else " deep blue: gone"),
                         **style)
-    lines.append(f"wrote: {outdir}/new.png ({new_label}'s widths), old.png ({old_label}'s:"
-                 " what went),\n       flamediff.txt; in the .svg files, each frame's numbers")
+    lines.append(f"wrote: {outdir}/\n       new.png ({new_label}'s widths), old.png ({old_label}'s:"
+                 " what went), flamediff.txt;\n       in a browser, the .svg files give each frame's numbers on hover")
     with open(os.path.join(outdir, "flamediff.txt"), "w") as file:
         file.write("\n".join(lines) + "\n")
     print("\n".join(lines))

@@ -71,6 +71,13 @@ record() {
     echo "web: $dir: CPU over $calls calls, allocations over $heap_calls: $web/profile.pb.gz"
 }
 
+# A port in use: pprof would say so after the recording, among other
+# lines; say it first.
+if [ "${WEB_RECORD_ONLY:-}" != 1 ] && (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+    echo "web: port $port is in use (another make web?): choose another, make ... web WEB_PORT=8091" >&2
+    exit 1
+fi
+
 record "$unit"
 sources=("$unit/web/profile.pb.gz")
 if [ -n "$base" ]; then
@@ -80,13 +87,8 @@ if [ -n "$base" ]; then
 fi
 [ "${WEB_RECORD_ONLY:-}" != 1 ] || exit 0
 
-# A port in use: pprof would say so among other lines; say it first.
-if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-    echo "web: port $port is in use (another make web?): choose another, make ... web WEB_PORT=8091" >&2
-    exit 1
-fi
-shown=$host
-[ "$host" != 0.0.0.0 ] || shown="127.0.0.1 (from this machine or, through -p $port:$port, its host)"
-echo "web: open http://$shown:$port/ui/flamegraph  (VIEW: top, graph, source, disassemble;"
-echo "     SAMPLE: cpu or alloc_space; every value is per 1,000,000 calls). Ctrl-C stops it."
+echo "web: open http://127.0.0.1:$port/ui/flamegraph in your browser. VIEW: top, graph, source,"
+echo "     disassemble; SAMPLE: cpu or alloc_space; every value is per 1,000,000 calls."
+[ "$host" != 0.0.0.0 ] || echo "     (In the container, the host reaches it through -p 127.0.0.1:$port:$port.)"
+echo "     Ctrl-C stops it."
 exec "$pprof" -http="$host:$port" -no_browser "${sources[@]}"
