@@ -33,7 +33,7 @@ mapfile -t commands < <(grep -E '^\| [0-9]+:[0-9]+ \|' "$here/../teach/agenda.md
 # prepare COMMAND: what must hold before COMMAND runs, as in the room.
 prepare() {
     case $1 in
-    "make work test"|"make work cmp"|"make work race"|"make work instr")
+    "make work test"|"make work cmp"|"make work race"|"make work instr"|"make flamediff OLD="*" NEW=work")
         from=$(cat work/FROM)
         next=$(checked_as "$from")
         if [ "$next" != "$from" ]; then

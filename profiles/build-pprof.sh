@@ -18,7 +18,8 @@ source_dir=${1:?usage: build-pprof.sh SOURCE OUTPUT}
 output=${2:?output}
 if ! command -v go >/dev/null || [ ! -f "$source_dir/driver/driver.go" ]; then
     echo "web: SKIPPED: no Go toolchain or no pprof source here (Debian packages golang-go and" >&2
-    echo "  golang-github-google-pprof-dev; make deps-web installs them where the package lists have them)" >&2
+    echo "  golang-github-google-pprof-dev; make deps-web installs them where the package lists have them)." >&2
+    echo "  The pictures need neither: make stageN flame, make stageN profile, make flamediff" >&2
     exit 3
 fi
 mkdir -p "$(dirname "$output")"

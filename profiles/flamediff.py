@@ -47,7 +47,7 @@ def instruction_tree(path):
         with open(path) as file:
             tree = json.load(file)
     except (OSError, ValueError) as error:
-        fail(f"cannot read {path}: {error} (make stageN flamediff makes it)")
+        fail(f"cannot read {path}: {error} (make flamediff makes it)")
     tree.pop("key", None)
     return tree
 
@@ -171,8 +171,9 @@ def report(pair, unit, old_label, new_label, metric):
     """Returns the text report's lines."""
     old, new = side_total(pair, "old"), side_total(pair, "new")
     how = "callgrind's count, exact" if metric == "instructions" else \
-        "perf's samples, shared out of each benchmark's ns/op"
-    lines = [f"flamediff: {unit} per call of {HANDLER}, {old_label} -> {new_label} ({how})",
+        "perf's samples, scaled to each benchmark's ns/op"
+    lines = [f"flamediff: {unit} per call of {HANDLER}, {old_label} -> {new_label}",
+             f"  ({how})",
              f"  in all   {amount(old, unit):>10} -> {amount(new, unit):>10}"
              f"  {amount(new - old, unit).rjust(10) if new < old else '+' + amount(new - old, unit)}"
              f"  ({100 * (new - old) / old:+.1f}%)" if old else "",
@@ -188,6 +189,9 @@ def report(pair, unit, old_label, new_label, metric):
     changes = sorted(names, key=lambda name: -abs(totals["new"][name] - totals["old"][name]))
     if not changes:
         lines.append("    (none: every function costs what it did)")
+    if "[unknown]" in changes[:8]:
+        lines.append("    ([unknown]: the functions perf could not name, pcre2's own among them,"
+                     " summed;\n     METRIC=instructions names each)")
     width = max([len(name) for name in changes[:8]] + [10])
     for name in changes[:8]:
         before, after = totals["old"][name], totals["new"][name]

@@ -4,13 +4,14 @@
 # Each run is checked for what it must show: DHAT's 20 KB block per call
 # in stage 1, the call into query.c that the compiler did not inline, the
 # Nagle stall, and, where perf may run, pcre2_compile widest in stage 1's
-# flame graph, the socket write widest in the server's, every stage's
-# and the challenge's flame graph drawn (each picture checked by its
-# pixels, profiles/pictures.py), a run too short to draw refused, one
-# recvfrom per request, workers waiting in poll, and the contention
-# profiler against the kernel's count. A perf run that this machine does not allow (exit
-# status 3 from profiles/perf_allowed.sh) is skipped, and the reasons go
-# to OUT/skipped/perf-smoke.txt, one line, for make test's count.
+# flame graph and gone from 1 to 2 in make flamediff's by time, the socket
+# write widest in the server's, every stage's and the challenge's flame
+# graph drawn (each picture checked by its pixels, profiles/pictures.py),
+# a run too short to draw refused, one recvfrom per request, workers
+# waiting in poll, and the contention profiler against the kernel's
+# count. A perf run that this machine does not allow (exit status 3 from
+# profiles/perf_allowed.sh) is skipped, and the reasons go to
+# OUT/skipped/perf-smoke.txt, one line, for make test's count.
 set -euo pipefail
 
 out=${1:?usage: perf-smoke.sh OUT LAST LAST-SOURCE}
@@ -92,6 +93,19 @@ if run flame profiles/perf.sh flame "$out/stage1/bench-uncounted" "$smoke/flame"
             "$smoke/flame-$unit"
         picture "flame-$unit"
     done
+    # make flamediff METRIC=time reads two of them: from stage 1 to 2, the
+    # compile is gone, and deep blue over stage 1's widths (in whichever
+    # row the compiler's inlining puts it).
+    profiles/flamediff.py time "$smoke/flamediff-time" "stage 1" "$smoke/flame" "stage 2" \
+        "$smoke/flame-stage2" >"$smoke/flamediff-time.txt" 2>&1 \
+        || { cat "$smoke/flamediff-time.txt"; echo "FAIL: make flamediff OLD=1 NEW=2 METRIC=time"; exit 1; }
+    expect flamediff-time '^ *pcre2_compile_8 .* gone$' "flamediff 1 -> 2 by time: pcre2_compile_8 gone"
+    for level in 1 2 3 0; do
+        [ "$level" != 0 ] || { tail -n 3 "$smoke/pictures.txt"; echo "FAIL: flamediff 1 -> 2 by time:" \
+                                  "no row of old.png is deep blue over 30% of its frames"; exit 1; }
+        profiles/pictures.py diff "$smoke/flamediff-time/old.png" "$level" blue 30 \
+            >>"$smoke/pictures.txt" 2>&1 && break
+    done
     # Too short a run to draw says so, and draws nothing.
     if BENCHTIME=1x profiles/perf.sh flame "$out/stage1/bench-uncounted" "$smoke/flame-short" \
            >"$smoke/flame-short.txt" 2>&1 || [ -e "$smoke/flame-short/flame.png" ]; then
@@ -131,9 +145,10 @@ if run block-check profiles/block_check.sh "$out/stage4/bench-cpu" "$out/profile
 fi
 flames=$(grep -c 'a flame graph' "$smoke/pictures.txt" 2>/dev/null || echo 0)
 echo "C tools smoke run: each showed what it must: DHAT's 20 KB frame vector, the call into"
-echo "  query.c, a Nagle stall; ${skipped[*]:+where perf may run, }pcre2_compile widest in stage 1,"
-echo "  the socket write in the server, $flames flame graphs checked by their pixels, one recvfrom"
-echo "  per request, workers waiting in poll, the contention profiler against the kernel"
+echo "  query.c, a Nagle stall; ${skipped[*]:+where perf may run, }pcre2_compile widest in stage 1"
+echo "  and, by time, gone in stage 2 (flamediff, deep blue); the socket write in the server,"
+echo "  $flames flame graphs checked by their pixels, one recvfrom per request, workers waiting"
+echo "  in poll, the contention profiler against the kernel"
 if [ ${#skipped[@]} != 0 ]; then
     mkdir -p "$out/skipped"
     echo "perf-smoke: ${skipped[*]}: $why" >"$out/skipped/perf-smoke.txt"
