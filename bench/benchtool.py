@@ -226,7 +226,7 @@ def print_benchstat(labels, runs):
         for name in names:
             waited = sum(1 for r in column[name] if waited_for_cpu(r))
             if waited:
-                print(f"note: {waited} of the {label} {name} runs waited for a CPU more than 10%"
+                print(f"note: {waited} of the {name} runs of {label} waited for a CPU more than 10%"
                       " of the time:\n      another process, or the hypervisor, held it: they are slower")
 
 

@@ -345,7 +345,9 @@ def stacks(binary, outdir):
     """The stacks subcommand: writes OUTDIR/stacks.json, kept while the
     binary, INSTR_CALLS and the environment are the same. Returns 0."""
     calls, env = counting_setup(binary, outdir)
-    options = ("--separate-callers=64",)
+    # One context per function however deep it recurses: callgrind's
+    # default (2) names a recursion "fn'2", which would read as a caller.
+    options = ("--separate-callers=64", "--separate-recs=1")
     key = count_key(binary, calls, dict(env, INSTR_OPTIONS=" ".join(options)))
     path = os.path.join(outdir, "stacks.json")
     if os.path.exists(path):

@@ -67,9 +67,13 @@ def fail(message):
 
 
 def say(text):
-    """Prints text in lines of at most 78 columns, the later ones indented."""
-    print(textwrap.fill(text, width=78, subsequent_indent="  ", break_on_hyphens=False,
-                        break_long_words=False))
+    """Prints text in lines of at most 78 columns, the later ones indented;
+    a line of text that starts with four spaces (a command, to copy and
+    paste) is printed as it is."""
+    for number, part in enumerate(text.split("\n")):
+        print(part if part.startswith("    ") else
+              textwrap.fill(part, width=78, initial_indent="  " if number else "",
+                            subsequent_indent="  ", break_on_hyphens=False, break_long_words=False))
 
 
 def number(value):
@@ -244,9 +248,10 @@ HINTS = {
     ],
     "query length": [
         "Which tool: callgrind, with a short query and a long one. make challenge instr"
-        " is the short one; the long one: BENCH_QUERY=\"color=red&ref=$(printf '%01000d' 0)\""
-        " bench/instr.py run out/challenge/bench-uncounted out/challenge/instr-long."
-        " Compare the functions.",
+        " is the short one; the long one:"
+        "\n    BENCH_QUERY=\"color=red&ref=$(printf '%01000d' 0)\" \\"
+        "\n        bench/instr.py run out/challenge/bench-uncounted out/challenge/instr-long"
+        "\nCompare the functions.",
         "Where: the function whose instructions grow most is from libc. Which line of"
         " ours calls it, and how often per request? out/challenge/instr-long/annotate.txt"
         " has our source lines with their counts.",
@@ -266,8 +271,8 @@ HINTS = {
         "Which tool: make challenge syscalls (the live server's system calls per"
         " request), or strace -f -c on out/challenge/bench.",
         "Where: one system call runs twice per request and is not about the network."
-        " BENCH=^BenchmarkHi$ BENCHTIME=3x strace -f -k -e trace=NAME out/challenge/bench"
-        " prints each call with its arguments (and, where it can, its stack). The harness"
+        "\n    BENCH=^BenchmarkHi$ BENCHTIME=3x strace -f -k -e trace=NAME out/challenge/bench"
+        "\nprints each call with its arguments (and, where it can, its stack). The harness"
         " makes a few of its own, and one warm-up request comes before the three: which"
         " calls come eight times, twice per request?",
         "What: not every clock is in the vDSO. Does the number it feeds need a reading"
@@ -432,7 +437,13 @@ def hint(unit, state_path, wanted=""):
     name = problem["problem"]
     hints = HINTS[name]
     shown = min(given.get(name, 0), len(hints) - 1)
-    print(f"{name}: {problem['measured']}")
+    # The first hint says which tool, and no more: the problem's name and
+    # its measurement come with the second, when the tool has had its turn.
+    if shown == 0:
+        print(f"problem {wanted} of the {len(left)} still there:" if wanted
+              else f"the first of the {len(left)} problems still there:")
+    else:
+        print(f"{name}: {problem['measured']}")
     say(f"hint {shown + 1} of {len(hints)}: {hints[shown]}")
     if shown + 1 < len(hints):
         print("(make challenge hint again for the next one"

@@ -60,16 +60,20 @@ flamediff: flamediff-$(METRIC)
 flamediff-instructions: $(OUT)/$(OLD_UNIT)/instr/stacks.json $(OUT)/$(NEW_UNIT)/instr/stacks.json | deps-perf
 	@profiles/flamediff.py instructions $(FLAMEDIFF_DIR) "$(call unit_label,$(OLD))" \
 	  $(OUT)/$(OLD_UNIT)/instr/stacks.json "$(call unit_label,$(NEW))" $(OUT)/$(NEW_UNIT)/instr/stacks.json
-# Both units sampled now, one after the other: a profile from another
-# hour would measure another machine.
+# Both units sampled now, one after the other (a profile from another
+# hour would measure another machine), each kept in its own folder, so
+# that OLD=NEW compares two runs: what the noise alone looks like.
 flamediff-time: $(OUT)/$(OLD_UNIT)/bench-uncounted $(OUT)/$(NEW_UNIT)/bench-uncounted | deps-perf
-	@mkdir -p $(FLAMEDIFF_DIR)
-	@for unit in $(OLD_UNIT) $(NEW_UNIT); do \
-	  echo "(sampling $$unit: make $$unit-flame, its report in $(FLAMEDIFF_DIR)/$$unit-flame.txt)"; \
-	  $(MAKE) --no-print-directory $$unit-flame >$(FLAMEDIFF_DIR)/$$unit-flame.txt || exit $$?; \
+	@rm -rf $(FLAMEDIFF_DIR) && mkdir -p $(FLAMEDIFF_DIR)/old $(FLAMEDIFF_DIR)/new
+	@for side in old:$(OLD_UNIT) new:$(NEW_UNIT); do \
+	  unit=$${side#*:}; dir=$(FLAMEDIFF_DIR)/$${side%%:*}; \
+	  echo "(sampling $$unit: make $$unit-flame, its report in $$dir/flame.txt)"; \
+	  $(MAKE) --no-print-directory $$unit-flame >$$dir/flame.txt 2>&1 \
+	    || { status=$$?; cat $$dir/flame.txt; exit $$status; }; \
+	  cp $(OUT)/$$unit/perf/flame/stacks.json $(OUT)/$$unit/perf/flame/bench.txt $$dir/; \
 	done
-	@profiles/flamediff.py time $(FLAMEDIFF_DIR) "$(call unit_label,$(OLD))" $(OUT)/$(OLD_UNIT)/perf/flame \
-	  "$(call unit_label,$(NEW))" $(OUT)/$(NEW_UNIT)/perf/flame
+	@profiles/flamediff.py time $(FLAMEDIFF_DIR) "$(call unit_label,$(OLD))" $(FLAMEDIFF_DIR)/old \
+	  "$(call unit_label,$(NEW))" $(FLAMEDIFF_DIR)/new
 
 # ============================ Smoke run inside `make test` ====================
 # flamediff 1 -> 2 must show pcre2_compile gone, in its words and in blue;

@@ -6,8 +6,8 @@ follows every heap block from malloc to free: how many bytes of it were
 ever read and written, and how long it lived. Prints, per allocation site
 under hi_handle(), the bytes per call and what became of them:
 
-    per call  read  written  lifetime    allocated in
-    20480 B     1%       1%   737 ins    pcre2_match_8 <- color_is_valid (hi.c:43)
+     per call blocks read written      lifetime  allocated in
+     20,480 B    1.0   1%      1%     741 instr  pcre2_match_8 <- color_is_valid (hi.c:50)
 
 A block that is allocated on every call and hardly touched is the easiest
 allocation to take away: that is stage 4's lesson. The raw profile goes
@@ -86,21 +86,26 @@ def main(argv):
         print(f"DHAT: {handler_calls:,} calls of {HANDLER}: nothing allocated per request,")
     if once:
         print("  and a few blocks once, at set-up (a thread's first match data, say):")
-    print(f"  {'per call':>10} {'blocks':>6} {'read':>6} {'written':>8} {'lifetime':>12}   allocated in")
+    print(f"  {'per call':>9} {'blocks':>6} {'read':>4} {'written':>7} {'lifetime':>13}  allocated in")
     rows = sorted(per_call.items(), key=lambda item: -item[1]["tb"])[:8]
     rows += sorted(once.items(), key=lambda item: -item[1]["tb"])[:3]
     for path, site in rows:
-        size = (f"{site['tb'] / handler_calls:>8,.0f} B" if path in per_call
+        size = (f"{site['tb'] / handler_calls:>7,.0f} B" if path in per_call
                 else f"once {site['tb']:>5,} B")
         lifetime = site["tl"] / max(site["tbk"], 1)
-        where = " <- ".join(path)
-        line = (f"  {size} {site['tbk'] / handler_calls:>6.1f} {100 * site['rb'] / site['tb']:>5.0f}%"
-                f" {100 * site['wb'] / site['tb']:>7.0f}% {lifetime:>7,.0f} instr   ")
+        # pcre2's unnamed frames under the function that called into it
+        # say nothing the function's name does not: left out.
+        shown = list(path)
+        while len(shown) > 1 and shown[0].startswith("???"):
+            shown.pop(0)
+        where = " <- ".join(shown)
+        line = (f"  {size:>9} {site['tbk'] / handler_calls:>6.1f} {100 * site['rb'] / site['tb']:>3.0f}%"
+                f" {100 * site['wb'] / site['tb']:>6.0f}% {lifetime:>7,.0f} instr  ")
         # The allocation site's chain on the same line where it fits.
         print(line + where if len(line + where) <= 100 else f"{line.rstrip()}\n      {where}")
     print("  (read and written: bytes accessed per byte allocated, 100% = each byte once;")
     print("   lifetime: instructions from malloc to free)")
-    if any("???" in frame for path, _ in rows for frame in path):
+    if any("???" in frame for path, _ in rows for frame in path[1:]):
         print("  (???: a frame valgrind cannot name, inside a stripped library)")
     print(f"DHAT's viewer: open file://{VIEWER} in a browser,")
     print(f"  click \"Load...\" and choose {os.path.abspath(profile)}")

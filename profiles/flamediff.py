@@ -21,6 +21,7 @@ Writes into OUTDIR, and prints:
 The SVGs give each frame's numbers when the mouse rests on it.
 """
 import json
+import math
 import os
 import re
 import sys
@@ -73,8 +74,11 @@ def time_tree(directory):
 
 
 def scaled(node, factor):
-    """Returns a copy of the tree with every value times factor."""
-    return dict(node, v=node["v"] * factor, c=[scaled(child, factor) for child in node["c"]])
+    """Returns a copy of the tree with every value times factor, each
+    frame keeping its own samples ("s") and the factor ("k"), from which
+    its sampling noise follows (noise())."""
+    return dict(node, v=node["v"] * factor, s=node["v"], k=factor,
+                c=[scaled(child, factor) for child in node["c"]])
 
 
 def paired(old, new):
@@ -110,28 +114,62 @@ def drawn(pair, side):
             "c": [drawn(child, side) for child in pair["c"] if child[side] is not None]}
 
 
+# ============================ Noise ===========================================
+# A count of samples is noisy: n samples vary by about sqrt(n) from one
+# run to the next (Poisson). A change of a frame's time is told apart
+# from that noise only when it is larger than NOISE_SIGMAS standard
+# deviations of the difference, sqrt(n_old + n_new) samples, each side
+# scaled to ns: three, not two, because a graph has dozens of frames, and
+# at two one in twenty would be coloured by chance. callgrind's counts
+# have no noise: every change is real.
+NOISE_SIGMAS = 3
+
+def variance(node):
+    """Returns the variance of a tree node's own cost (0 if exact)."""
+    return node.get("k", 0.0) ** 2 * node.get("s", 0.0) if node else 0.0
+
+
+def subtree_variance(node):
+    """Returns the variance of a node's cost, callees included."""
+    return variance(node) + sum(subtree_variance(child) for child in node["c"])
+
+
+def changed(before, after, var):
+    """Returns whether a cost that went from before to after, with the
+    variance var, changed by more than its noise."""
+    return abs(after - before) > NOISE_SIGMAS * math.sqrt(var) and after != before
+
+
+def self_changed(pair):
+    """Returns whether a paired frame's own cost changed beyond its noise."""
+    return changed(side_self(pair, "old"), side_self(pair, "new"),
+                   variance(pair["old"]) + variance(pair["new"]))
+
+
 # ============================ Colours and words ===============================
 
 def largest_self_change(pair):
-    """Returns the largest change of a frame's own cost in the tree."""
-    here = abs(side_self(pair, "new") - side_self(pair, "old"))
+    """Returns the largest change of a frame's own cost in the tree
+    (changes within the noise left out)."""
+    here = abs(side_self(pair, "new") - side_self(pair, "old")) if self_changed(pair) else 0.0
     return max([here] + [largest_self_change(child) for child in pair["c"]])
 
 
 def fill(largest):
-    """Returns the fill function for frames: grey for no change, red as
-    a frame's own cost grew, blue as it shrank, in proportion to the
-    largest change; a frame only one side has is the deepest colour."""
+    """Returns the fill function for frames: grey for no change (or one
+    within the sampling noise), red as a frame's own cost grew, blue as it
+    shrank, in proportion to the largest change; a frame only one side
+    has is the deepest colour."""
     def frame_fill(node):
         pair = node["pair"]
+        if not self_changed(pair):
+            return "rgb(225,225,225)"
         if pair["old"] is None:
             strength, grew = 1.0, True
         elif pair["new"] is None:
             strength, grew = 1.0, False
         else:
             change = side_self(pair, "new") - side_self(pair, "old")
-            if change == 0:
-                return "rgb(225,225,225)"
             strength, grew = (abs(change) / largest if largest else 0.0), change > 0
         fade = round(235 - 200 * strength)
         return f"rgb(255,{fade},{fade})" if grew else f"rgb({fade},{fade},255)"
@@ -155,16 +193,25 @@ def tip(unit, old_label, new_label):
     return frame_tip
 
 
-def function_totals(pair, side, totals, seen=()):
+def function_totals(pair, side, totals, variances, seen=()):
     """Adds each function's cost on one side, callees included, counted
-    once per stack even where it recurses."""
+    once per stack even where it recurses, and its variance."""
     if pair[side] is None:
         return
     if pair["n"] not in seen:
         totals[pair["n"]] += tree_total(pair[side])
+        variances[pair["n"]] += subtree_variance(pair[side])
         seen = seen + (pair["n"],)
     for child in pair["c"]:
-        function_totals(child, side, totals, seen)
+        function_totals(child, side, totals, variances, seen)
+
+
+def callers_of(pair, found, path=()):
+    """Fills found: for each function, the set of functions above it in
+    each stack it appears in (on either side)."""
+    found[pair["n"]].append(set(path))
+    for child in pair["c"]:
+        callers_of(child, found, path + (pair["n"],))
 
 
 def report(pair, unit, old_label, new_label, metric):
@@ -179,25 +226,41 @@ def report(pair, unit, old_label, new_label, metric):
              f"  ({100 * (new - old) / old:+.1f}%)" if old else "",
              "  the functions that changed most (callees included):"]
     totals = {side: defaultdict(float) for side in ("old", "new")}
+    variances = defaultdict(float)
     for side in totals:
-        function_totals(pair, side, totals[side])
+        function_totals(pair, side, totals[side], variances)
     names = set(totals["old"]) | set(totals["new"])
     names.discard(HANDLER)
-    # A change too small to print is no change.
+    # A change within the noise, or too small to print, is no change.
     names = {name for name in names
-             if amount(totals["old"][name], unit) != amount(totals["new"][name], unit)}
-    changes = sorted(names, key=lambda name: -abs(totals["new"][name] - totals["old"][name]))
-    if not changes:
-        lines.append("    (none: every function costs what it did)")
-    if "[unknown]" in changes[:8]:
-        lines.append("    ([unknown]: the functions perf could not name, pcre2's own among them,"
-                     " summed;\n     METRIC=instructions names each)")
-    width = max([len(name) for name in changes[:8]] + [10])
-    for name in changes[:8]:
+             if changed(totals["old"][name], totals["new"][name], variances[name])
+             and amount(totals["old"][name], unit) != amount(totals["new"][name], unit)}
+    # Largest first; a function that only ever runs under one listed as
+    # gone or new is gone or new with it: part of that change, not another.
+    callers = defaultdict(list)
+    callers_of(pair, callers)
+    listed, whole = [], set()
+    for name in sorted(names, key=lambda name: -abs(totals["new"][name] - totals["old"][name])):
+        if len(listed) < 8 and not all(stack & whole for stack in callers[name]):
+            listed.append(name)
+            if totals["old"][name] == 0 or totals["new"][name] == 0:
+                whole.add(name)
+    if not listed:
+        lines.append("    (none: every function costs what it did"
+                     + (", within the sampling noise)" if metric == "time" else ")"))
+    width = max([len(name) for name in listed] + [10])
+    for name in listed:
         before, after = totals["old"][name], totals["new"][name]
         note = "gone" if after == 0 else "new" if before == 0 else f"{100 * (after - before) / before:+.0f}%"
         lines.append(f"    {name:<{width}} {amount(before, unit):>10} -> {amount(after, unit):>10}"
                      f"  {note}")
+    if "[unknown]" in listed:
+        lines.append("    ([unknown]: the functions perf could not name, pcre2's own among them,"
+                     " summed;\n     METRIC=instructions names each)")
+    if metric == "time":
+        lines.append(f"  (a change within the sampling noise, {NOISE_SIGMAS} standard deviations of the"
+                     "\n   samples, is grey and not listed; ns/op itself moves from run to run:"
+                     "\n   make benchcmp measures that)")
     return lines
 
 
@@ -208,6 +271,9 @@ def main(argv):
         print("usage: flamediff.py instructions|time OUTDIR OLD-LABEL OLD NEW-LABEL NEW", file=sys.stderr)
         return 2
     metric, outdir, old_label, old_path, new_label, new_path = argv[1:]
+    for name in ("flamediff.txt", "new.svg", "new.png", "old.svg", "old.png"):
+        if os.path.exists(os.path.join(outdir, name)):    # never an earlier run's
+            os.remove(os.path.join(outdir, name))
     unit = UNITS[metric]
     read = instruction_tree if metric == "instructions" else time_tree
     pair = paired(read(old_path), read(new_path))
@@ -221,7 +287,8 @@ def main(argv):
                         f"{HANDLER}, {old_label} -> {new_label}: {amount(old, unit)} -> {amount(new, unit)}"
                         f" {unit} per call; widths: {label}'s",
                         legend="red: its own cost grew, blue: shrank (the deeper, the more);"
-                               + (" deep red: new" if side == "new" else " deep blue: gone"),
+                               + (" deep red: new" if side == "new" else " deep blue: gone")
+                               + ("; grey: within the noise" if metric == "time" else ""),
                         **style)
     lines.append(f"wrote: {outdir}/\n       new.png ({new_label}'s widths), old.png ({old_label}'s:"
                  " what went), flamediff.txt;\n       in a browser, the .svg files give each frame's numbers on hover")

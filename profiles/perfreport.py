@@ -183,7 +183,7 @@ def flame(directory, root_name, focus_name, template, binary):
     handler = tree_total(merged_under(stacks, "hi_handle"))
     print(f"{under} of {total} samples ran under {root_name} ({100 * under / total:.0f}%)"
           + (f", {handler} under hi_handle ({100 * handler / total:.0f}%)" if root_name != "hi_handle" else "")
-          + ";\nthe widest frames below it outside the workbook's own code:")
+          + ";\nthe widest frames below it outside the workbook's own code (each with what it calls):")
     for count, name in others[:6]:
         print(f"  {100 * count / under:5.1f}%  {name}")
     with open(os.path.join(directory, "widest.txt"), "w") as file:

@@ -68,7 +68,8 @@ record() {
     "$here/webprofile.py" heap "$dir/bench-heap" "$web/heap-raw.pb.gz" "$heap_calls" "$web/heap.pb.gz" >"$web/heap.txt"
     "$pprof" -proto "$web/cpu.pb.gz" "$web/heap.pb.gz" >"$web/profile.pb.gz" 2>"$web/pprof.txt" \
         || { cat "$web/pprof.txt" >&2; return 1; }
-    echo "web: $dir: CPU over $calls calls, allocations over $heap_calls: $web/profile.pb.gz"
+    echo "web: $dir: CPU over $calls calls ($(grep -o '[0-9,]* samples' "$web/cpu.txt" || echo '? samples')),"
+    echo "     allocations over $heap_calls calls: $web/profile.pb.gz"
 }
 
 # A port in use: pprof would say so after the recording, among other

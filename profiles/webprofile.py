@@ -10,7 +10,8 @@
 
       - every value per 1,000,000 calls, so that two units' profiles
         compare however long each ran: a second per million calls is a
-        microsecond per call, a megabyte a byte per call;
+        microsecond per call; pprof's bytes are counted in powers of
+        1,024, so its GB per million calls is 1,074 bytes per call;
       - CPU time as the process's measured CPU time, shared out by
         samples: the profile's own times assume the rate it asked for
         (1000 a second), and the kernel's tick may allow only 250;
@@ -35,7 +36,8 @@ import sys
 
 PER_CALLS = 1_000_000
 COMMENT = ("Every value is per 1,000,000 calls of hi_handle: a second here is a microsecond"
-           " per call, a megabyte a byte per call.")
+           " per call. pprof's kB, MB and GB are powers of 1,024: 1GB here is 1,074 bytes per call,"
+           " 1MB 1.05 bytes.")
 # The sample types of every profile this writes, in order.
 SAMPLE_TYPES = [("cpu", "nanoseconds"), ("alloc_objects", "count"), ("alloc_space", "bytes")]
 FULL_RANGE = (1 << 64) - 1    # a program's mapping's limit (prepare_code)
@@ -293,7 +295,10 @@ class Names:
         static function of the library; without dots, which pprof's graph
         would break the name at); else "[libpcre2-8.so.0.11.2]".
         Nearest-preceding-symbol naming would be wrong here: it would file a
-        static function under the exported one before it."""
+        static function under the exported one before it. The unwind
+        table has each function's start, not its end: code that no entry
+        covers (there is little in a C library) takes the name of the
+        function before it."""
         at = bisect.bisect_right(self.addresses, address) - 1
         if at >= 0:
             start, size, name = self.symbols[at]
@@ -336,10 +341,13 @@ def prepare_code(profile, program, kind):
     upstream's since) computes a file's load address once, from the
     first address it is asked about, sample order deciding: when that
     address is another library's, the file is never disassembled
-    ("no matches found"). Over the whole address space at offset 0 any
-    address gives the answer 0, and the program's addresses are the
-    file's own. The libraries keep their run-time addresses, far above
-    the program's, so that no sample of theirs lands in its functions.
+    ("no matches found"). A mapping of the whole address space at
+    offset 0 is the one pprof takes as already adjusted: its base is 0
+    whatever the address and whatever the linker's layout
+    (elfexec.GetBase, "a fake mapping that spans the entire address
+    space"), and the program's addresses are the file's own. The
+    libraries keep their run-time addresses, far above the program's,
+    so that no sample of theirs lands in its functions.
 
     In a heap profile (kind "heap") the program is another build of the
     same code (bench-heap, on tcmalloc): its code moves to HEAP_START,
@@ -385,9 +393,10 @@ def prepare_code(profile, program, kind):
             location = with_fields(location, **{f"F{L_ADDRESS}": first(location, L_ADDRESS)
                                                 + shifts[identity] + programs[identity]})
         elif identity in tables:
-            # pprof's own names here come from the nearest exported
-            # symbol before the address, which can be the wrong function:
-            # all are replaced.
+            # pprof's own names here depend on the symbolizer it finds:
+            # llvm-symbolizer leaves the static functions blank, nm's
+            # nearest preceding symbol files them under the wrong
+            # exported one. All are replaced.
             name = tables[identity].name_of(first(location, L_ADDRESS) + shifts[identity])
             if name not in by_name:
                 by_name[name] = next_id
@@ -431,13 +440,15 @@ def as_base(in_path, out_path):
 
 def prepare_values(profile, calls, cpu_ns):
     """Makes the sample types SAMPLE_TYPES, each value per PER_CALLS calls;
-    with cpu_ns (a CPU profile), the CPU times are the samples' share of it."""
+    with cpu_ns (a CPU profile), the CPU times are the samples' share of it.
+    Returns the number of stacks, and of CPU samples (0 in a heap profile)."""
     kinds = [(profile.strings[first(kind, 1)], profile.strings[first(kind, 2)])
              for kind in profile.messages(P_SAMPLE_TYPE)]
     sources = [kinds.index(kind) if kind in kinds else None for kind in SAMPLE_TYPES]
     if all(source is None for source in sources):
         fail(f"the profile measures {kinds}, none of {SAMPLE_TYPES}")
     rows = [ints(sample, S_VALUE) for sample in profile.messages(P_SAMPLE)]
+    total = 0
     if cpu_ns is not None:
         if ("samples", "count") not in kinds:
             fail(f"a CPU profile without a sample count: it measures {kinds}")
@@ -462,7 +473,7 @@ def prepare_values(profile, calls, cpu_ns):
     profile.fields = [(n, v) for n, v in profile.fields if n not in (11, P_COMMENT, P_DEFAULT_SAMPLE_TYPE)]
     profile.fields += [(11, encode(period)), packed(P_COMMENT, [profile.string(COMMENT)]),
                        (P_DEFAULT_SAMPLE_TYPE, profile.string("cpu"))]
-    return len(samples)
+    return len(samples), total
 
 
 def prepare(program, raw_path, calls, cpu_seconds, out_path):
@@ -475,9 +486,10 @@ def prepare(program, raw_path, calls, cpu_seconds, out_path):
         fail(f"CPU-SECONDS={cpu_seconds}: want a number of seconds")
     profile = Profile(raw_path)
     named = prepare_code(profile, program, "cpu" if cpu_seconds is not None else "heap")
-    samples = prepare_values(profile, int(calls), cpu_ns)
+    stacks, samples = prepare_values(profile, int(calls), cpu_ns)
     profile.write(out_path)
-    print(f"{out_path}: {samples} stacks, per {PER_CALLS:,} calls"
+    print(f"{out_path}: {stacks} stacks" + (f" from {samples:,} samples" if samples else "")
+          + f", per {PER_CALLS:,} calls"
           + (f"; functions named from the symbols left in {', '.join(named)}" if named else ""))
     return 0
 

@@ -18,6 +18,9 @@ what the attendee measured on their own machine:
   {{stages-table}}      the stages, their folders and titles (stages.txt)
   {{compare-table}}     the table `make compare` wrote
   {{delta:A:B}}         stage A -> stage B, from that table, with p-values
+  {{include:PATH}}      the Markdown file PATH (from the workbook's root), as
+                        it is: the challenge's answers live beside the
+                        challenge, not here, where an attendee reads along
 
 Each asset is taken from the attendee's own output when it exists and from
 slides/reference/ (measured when the workbook was built) otherwise; every
@@ -311,8 +314,21 @@ def expand(markdown, outdir):
         if kind == "delta":
             a, b = argument.split(":")
             return delta(int(a), int(b))
+        if kind == "include":
+            return included(argument)
         fail(f"unknown placeholder {{{{{match[1]}}}}}")
     return re.sub(r"\{\{([a-z-]+(?::[^}]*)?)\}\}", replace, markdown)
+
+
+def included(path):
+    """Returns the Markdown file at path, from the workbook's root, without
+    its leading HTML comment (which says what the file is for)."""
+    try:
+        with open(os.path.join(ROOT, path)) as file:
+            text = file.read()
+    except OSError as error:
+        fail(f"{{{{include:{path}}}}}: {error}")
+    return re.sub(r"\A<!--.*?-->\n*", "", text, flags=re.S).rstrip("\n")
 
 
 MARKER = re.compile(r"^<!-- reference: (\S+) -->$")

@@ -22,11 +22,14 @@
 
 /* How long a stop may take with an idle client: the server aims at half
  * a second (its 400 ms timeouts and the thread that knocks on its
- * listening socket, in common/server.c). The bound leaves 1.3 s for a
- * busy machine to end 64 threads (1,623 ms was seen once, with both CPUs
- * loaded by other work) and still catches civetweb's 2-second waits,
- * which a stop without those settles into. */
+ * listening socket, in common/server.c). A stop without those settles
+ * into civetweb's 2-second waits, every time: the bound catches that.
+ * A busy machine can make one stop slow too (2,064 ms was seen once,
+ * with both CPUs loaded by other work), but not three in a row: the
+ * test takes the fastest of up to STOP_TRIES, so that it fails on the
+ * server's wait, never on the laptop's load. */
 #define STOP_MS_MAX 1800
+#define STOP_TRIES 3
 
 /* Who is connected when the stop comes: nobody (the one client made a
  * request and left), or an idle client the stop must not hang on: one
@@ -47,15 +50,16 @@ static const struct {
     { SIGINT, "SIGINT, a client connected that never sent a byte", CLIENT_SILENT },
 };
 
-/* A server on PORT=0 (a free port, which it prints) answers its first
- * request, then stops: with exit status 0, and in time even with an idle
- * client holding a worker thread in civetweb's wait for its request.
- * Timed from the signal to the exit. */
-START_TEST(test_port_zero_and_stop)
+/* Returns how long (ms) a server on PORT=0 (a free port, which it
+ * prints) took to stop, from the signal to its exit, after its first
+ * request was answered as the contract says, and with the client of
+ * stops[which] still connected or gone. Fails the test if the server did
+ * not start, answered wrongly or exited with a status other than 0. */
+static long long start_answer_stop(int which)
 {
     static const char request_text[] = "GET /hi?color=red HTTP/1.1\r\nHost: x\r\n\r\n";
     static struct http_response response;
-    const char *name = stops[_i].name;
+    const char *name = stops[which].name;
     char page[256];
     struct server_process server;
     long long started_ms, stop_ms;
@@ -66,7 +70,7 @@ START_TEST(test_port_zero_and_stop)
                   name, server.port);
     fd = http_connect(server.port);
     ck_assert_msg(fd >= 0, "cannot connect to port %d", server.port);
-    if (stops[_i].client != CLIENT_SILENT) {
+    if (stops[which].client != CLIENT_SILENT) {
         ck_assert_msg(http_send(fd, request_text, sizeof request_text - 1) == 0 &&
                       http_read_response(fd, &response) == 0,
                       "%s: request %s: no well-formed response", name, quote(request_text));
@@ -74,20 +78,34 @@ START_TEST(test_port_zero_and_stop)
         assert_response_bytes(request_text, &response, "200 OK", "text/html; charset=utf-8", "",
                               page, "keep-alive");
     }
-    if (stops[_i].client == CLIENT_LEFT) {
+    if (stops[which].client == CLIENT_LEFT) {
         close(fd);
         fd = -1;
     }
 
     started_ms = monotonic_ms();   /* any connection left stays open, idle */
-    status = server_stop(&server, stops[_i].signal_number);
+    status = server_stop(&server, stops[which].signal_number);
     stop_ms = monotonic_ms() - started_ms;
     if (fd >= 0)
         close(fd);
     unlink(server.stderr_path);
     ck_assert_msg(status == 0, "%s: exit status %d after %lld ms, want 0", name, status, stop_ms);
-    ck_assert_msg(stop_ms < STOP_MS_MAX, "%s: the server took %lld ms to exit, want less"
-                  " than %d ms", name, stop_ms, STOP_MS_MAX);
+    return stop_ms;
+}
+
+/* Each stop of stops[]: exit status 0, and in time even with an idle
+ * client holding a worker thread in civetweb's wait for its request. */
+START_TEST(test_port_zero_and_stop)
+{
+    long long fastest_ms = -1;
+
+    for (int try = 0; try < STOP_TRIES && (fastest_ms < 0 || fastest_ms >= STOP_MS_MAX); try++) {
+        long long stop_ms = start_answer_stop(_i);
+        if (fastest_ms < 0 || stop_ms < fastest_ms)
+            fastest_ms = stop_ms;
+    }
+    ck_assert_msg(fastest_ms < STOP_MS_MAX, "too slow a stop,\n    %s:\n    %lld ms, the fastest"
+                  " of %d tries; want under %d ms", stops[_i].name, fastest_ms, STOP_TRIES, STOP_MS_MAX);
 }
 END_TEST
 
