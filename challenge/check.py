@@ -456,6 +456,42 @@ def hint(unit, state_path, wanted=""):
     return 0
 
 
+def hint_check(unit, state_dir):
+    """The hint-check subcommand, for make test: on the challenge as given,
+    for each problem still there, the first hint says which tool and
+    leaves out the problem's name and measurement; the second gives them.
+    Prints nothing that names a problem. Returns the exit status."""
+    import contextlib
+    import io
+    names = [name for name, _ in PROBLEMS]
+    state = os.path.join(state_dir, "hints.json")
+    left = sum(1 for row in measured_report(unit)["problems"] if row["present"])
+    for number in range(1, left + 1):
+        if os.path.exists(state):
+            os.remove(state)
+        said = []
+        for _ in range(2):
+            output = io.StringIO()
+            with contextlib.redirect_stdout(output):
+                status = hint(unit, state, str(number))
+            if status != 0:
+                print(f"hint check: FAIL: make challenge hint PROBLEM={number} exited {status}")
+                return 1
+            said.append(output.getvalue())
+        def naming(text):
+            return [line for line in text.splitlines() if any(line.startswith(f"{name}: ") for name in names)]
+        if naming(said[0]):
+            print(f"hint check: FAIL: PROBLEM={number}'s first hint names its problem and measurement")
+            return 1
+        if not naming(said[1]):
+            print(f"hint check: FAIL: PROBLEM={number}'s second hint does not name its problem")
+            return 1
+    os.remove(state)
+    print(f"hint check: each of the {left} problems' first hint names none; its second names it"
+          " (not shown here)")
+    return 0
+
+
 def main(argv):
     options = [arg for arg in argv[2:] if arg.startswith("--")]
     args = [arg for arg in argv[2:] if not arg.startswith("--")]
@@ -465,8 +501,10 @@ def main(argv):
         return measure(args[0], args[1], expect, "--name-fixed" in options)
     if argv[1:2] == ["hint"] and len(args) in (2, 3) and not options:
         return hint(*args)
+    if argv[1:2] == ["hint-check"] and len(args) == 2 and not options:
+        return hint_check(*args)
     print("usage: check.py measure UNIT-OUTDIR LABEL [--expect=fixed|present] [--name-fixed]"
-          " | hint UNIT-OUTDIR STATE [N]", file=sys.stderr)
+          " | hint UNIT-OUTDIR STATE [N] | hint-check UNIT-OUTDIR STATE-DIR", file=sys.stderr)
     return 2
 
 

@@ -18,7 +18,7 @@
 # fails there. Neither names a problem: only the attendee's own copy
 # names what it fixed, and only make challenge hint one still there.
 
-.PHONY: challenge hint challenge-hint challenge-solution challenge-diff
+.PHONY: challenge hint challenge-hint challenge-solution challenge-diff challenge-given-hint-check
 
 # `make challenge` alone makes the copy (or says what it holds); with
 # another goal, it only selects the copy.
@@ -36,7 +36,11 @@ challenge:
 
 # The challenge's units are tested by their problems, not by a lesson.
 challenge-test: challenge-suite challenge-problems ;
-challenge-given-test: challenge-given-suite challenge-given-problems-present ;
+challenge-given-test: challenge-given-suite challenge-given-problems-present challenge-given-hint-check ;
+# make challenge hint, on the challenge as given: its first hint names no
+# problem, its second the one it is about (said without naming it).
+challenge-given-hint-check: challenge-given-problems-present
+	@challenge/check.py hint-check $(OUT)/challenge-given $(OUT)/challenge-given
 challenge-solved-test: challenge-solved-suite challenge-solved-problems ;
 
 # A hint comes from a measurement of the copy as it is now: the checker
