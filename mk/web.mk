@@ -13,7 +13,8 @@
 # OLD and NEW name a stage (1 to 6), work or challenge. The viewer is
 # google/pprof, built from Debian's source package with Debian's Go
 # (profiles/build-pprof.sh): it reads the gperftools profiles the other
-# targets write, and it disassembles C, which `go tool pprof` cannot.
+# targets write, names functions with binutils (`go tool pprof` names
+# nothing in Debian's stripped libraries) and disassembles in their syntax.
 
 WEB_PORT ?= 8081
 METRIC ?= instructions

@@ -5,8 +5,10 @@
 # Why this pprof: it reads the gperftools profiles the workbook writes,
 # serves a flame graph, top, call graph, source and disassembly in the
 # browser, and compares two profiles (-diff_base). `go tool pprof` is the
-# same program with Go's own object tools, which cannot disassemble a C
-# program; this one runs binutils' objdump, nm and addr2line.
+# same program with Go's own object tools: they name nothing in Debian's
+# stripped libraries (not even the exported functions) and disassemble
+# in Go's assembler syntax; this one runs binutils' objdump, nm and
+# addr2line.
 #
 # Offline: GOPATH mode, with the packaged sources only (GOPROXY=off,
 # GOTOOLCHAIN=local), the build cache under out/. Exits 3, saying

@@ -195,23 +195,20 @@ def tip(unit, old_label, new_label):
 
 def function_totals(pair, side, totals, variances, seen=()):
     """Adds each function's cost on one side, callees included, counted
-    once per stack even where it recurses, and its variance."""
+    once per stack even where it recurses, and its variance. Below a
+    frame that only one side has (gone, or new), it goes no further:
+    what runs there is gone or new with it, and counted in it, not again
+    under the names of the functions it called."""
     if pair[side] is None:
         return
     if pair["n"] not in seen:
         totals[pair["n"]] += tree_total(pair[side])
         variances[pair["n"]] += subtree_variance(pair[side])
         seen = seen + (pair["n"],)
+    if pair["old"] is None or pair["new"] is None:
+        return
     for child in pair["c"]:
         function_totals(child, side, totals, variances, seen)
-
-
-def callers_of(pair, found, path=()):
-    """Fills found: for each function, the set of functions above it in
-    each stack it appears in (on either side)."""
-    found[pair["n"]].append(set(path))
-    for child in pair["c"]:
-        callers_of(child, found, path + (pair["n"],))
 
 
 def report(pair, unit, old_label, new_label, metric):
@@ -235,16 +232,7 @@ def report(pair, unit, old_label, new_label, metric):
     names = {name for name in names
              if changed(totals["old"][name], totals["new"][name], variances[name])
              and amount(totals["old"][name], unit) != amount(totals["new"][name], unit)}
-    # Largest first; a function that only ever runs under one listed as
-    # gone or new is gone or new with it: part of that change, not another.
-    callers = defaultdict(list)
-    callers_of(pair, callers)
-    listed, whole = [], set()
-    for name in sorted(names, key=lambda name: -abs(totals["new"][name] - totals["old"][name])):
-        if len(listed) < 8 and not all(stack & whole for stack in callers[name]):
-            listed.append(name)
-            if totals["old"][name] == 0 or totals["new"][name] == 0:
-                whole.add(name)
+    listed = sorted(names, key=lambda name: (-abs(totals["new"][name] - totals["old"][name]), name))[:8]
     if not listed:
         lines.append("    (none: every function costs what it did"
                      + (", within the sampling noise)" if metric == "time" else ")"))
@@ -258,9 +246,9 @@ def report(pair, unit, old_label, new_label, metric):
         lines.append("    ([unknown]: the functions perf could not name, pcre2's own among them,"
                      " summed;\n     METRIC=instructions names each)")
     if metric == "time":
-        lines.append(f"  (a change within the sampling noise, {NOISE_SIGMAS} standard deviations of the"
-                     "\n   samples, is grey and not listed; ns/op itself moves from run to run:"
-                     "\n   make benchcmp measures that)")
+        lines.append(f"  (grey, and not listed: a change within {NOISE_SIGMAS} standard deviations of its"
+                     "\n   frame's sample count. Not in that test: ns/op, which scales every frame"
+                     "\n   alike and moves from run to run; make benchcmp measures it)")
     return lines
 
 

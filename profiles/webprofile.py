@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 """webprofile.py - a CPU or heap profile made ready for pprof's web viewer.
 
-  webprofile.py cpu RAW.pb.gz CALLS CPU-SECONDS OUT.pb.gz
-  webprofile.py heap RAW.pb.gz CALLS OUT.pb.gz
+  webprofile.py cpu PROGRAM RAW.pb.gz CALLS CPU-SECONDS OUT.pb.gz
+  webprofile.py heap PROGRAM RAW.pb.gz CALLS OUT.pb.gz
+  webprofile.py base IN.pb.gz OUT.pb.gz
       RAW.pb.gz is pprof's own conversion (pprof -proto) of a gperftools
       CPU profile, or of a tcmalloc heap profile less its base; CALLS is
       how many calls of hi_handle the profiled run made, CPU-SECONDS the
@@ -21,8 +22,11 @@
         switches between them;
       - functions named in Debian's stripped libraries (libpcre2, libc),
         where pprof alone writes "[libpcre2-8.so.0.11.2]" (see name_of);
-      - addresses as the ELF file's own (see rebase), which is what the
+      - addresses as the ELF file's own (see prepare_code), which is what the
         viewer's disassembly needs from the pprof Debian ships.
+
+  base makes a prepared profile into pprof's -diff_base for another
+  (see as_base).
 
 A profile is a gzipped protocol buffer (google/pprof's proto/profile.proto);
 this reads and writes the wire format itself (section "Wire format"), so
@@ -339,7 +343,8 @@ def prepare_code(profile, program, kind):
     The program's mapping becomes the whole address space at offset 0,
     its addresses the file's own. pprof (Debian's 2021 version, and
     upstream's since) computes a file's load address once, from the
-    first address it is asked about, sample order deciding: when that
+    first address it is asked about, the order it walks the graph's
+    nodes in deciding (report.go, nodesPerSymbol): when that
     address is another library's, the file is never disassembled
     ("no matches found"). A mapping of the whole address space at
     offset 0 is the one pprof takes as already adjusted: its base is 0

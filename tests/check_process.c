@@ -2,8 +2,8 @@
  * check_process.c - the server as a process: how it starts and stops.
  *
  * PORT=0 picks a free port and prints it; SIGINT and SIGTERM stop the
- * server with exit status 0, in about half a second (STOP_MS_MAX) even
- * while a keep-alive client sits idle; a busy port is exit status 1 with a
+ * server with exit status 0, without civetweb's 2-second waits (under
+ * STOP_MS_MAX), even while a keep-alive client sits idle; a busy port is exit status 1 with a
  * message that names it; a PORT that is not a port is exit status 2.
  * Each test starts its own servers from $HI_SERVER.
  */
@@ -23,11 +23,11 @@
 /* How long a stop may take with an idle client: the server aims at half
  * a second (its 400 ms timeouts and the thread that knocks on its
  * listening socket, in common/server.c). A stop without those settles
- * into civetweb's 2-second waits, every time: the bound catches that.
- * A busy machine can make one stop slow too (2,064 ms was seen once,
- * with both CPUs loaded by other work), but not three in a row: the
- * test takes the fastest of up to STOP_TRIES, so that it fails on the
- * server's wait, never on the laptop's load. */
+ * into civetweb's 2-second waits, every time: the bound catches that,
+ * and a hang (server_stop gives up after 20 s). A busy machine can make
+ * one stop slow too (2,064 ms was seen once, with both CPUs loaded by
+ * other work), rarely three in a row: the test takes the fastest of up
+ * to STOP_TRIES. It cannot catch a stop that waits only now and then. */
 #define STOP_MS_MAX 1800
 #define STOP_TRIES 3
 
