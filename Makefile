@@ -18,7 +18,8 @@
 #   CC=cc            the compiler; CC=clang works as well
 #   OPTIMIZE=-O2     the optimization flags, e.g. OPTIMIZE="-O3 -flto";
 #                    other values build into out/<flags>/, apart
-#   OLD=1 NEW=2      the stages benchcmp and instrcmp compare
+#   OLD=1 NEW=2      what benchcmp, instrcmp, flamediff and webdiff compare:
+#                    a stage's number, work or challenge
 #   N=3              the stage diff shows
 #   FROM=2           the stage make work copies (a changed work/hi.c is
 #                    kept aside); FORCE=1 makes make challenge start again

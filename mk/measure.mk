@@ -94,20 +94,27 @@ TEST_BUILD_FILES += bench bench-uncounted
 # ============================ Stages side by side =============================
 
 .PHONY: benchcmp instrcmp compare
-# OLD and NEW must name stages.
-ifneq ($(filter benchcmp instrcmp,$(MAKECMDGOALS)),)
-  ifneq ($(words $(filter $(ALL_STAGES),$(OLD))) $(words $(filter $(ALL_STAGES),$(NEW))),1 1)
-    $(error usage: make $(firstword $(filter benchcmp instrcmp,$(MAKECMDGOALS))) OLD=1 NEW=2 (the stages: $(ALL_STAGES)))
+# OLD and NEW name a unit each: a stage's number (1 to 6), work or
+# challenge. $(call unit_named,1) is stage1; $(call unit_label,1) "stage 1".
+unit_named = $(if $(filter $(ALL_STAGES),$(1)),stage$(1),$(filter work challenge,$(1)))
+unit_label = $(if $(filter $(ALL_STAGES),$(1)),stage $(1),$(1))
+OLD_UNIT = $(call unit_named,$(OLD))
+NEW_UNIT = $(call unit_named,$(NEW))
+COMPARING := benchcmp instrcmp webdiff flamediff
+ifneq ($(filter $(COMPARING),$(MAKECMDGOALS)),)
+  ifneq ($(words $(call unit_named,$(OLD))) $(words $(call unit_named,$(NEW))),1 1)
+    $(error usage: make $(firstword $(filter $(COMPARING),$(MAKECMDGOALS))) OLD=1 NEW=2\
+      (OLD=$(OLD) NEW=$(NEW)? each a stage, $(ALL_STAGES); or work, or challenge))
   endif
 endif
 
-# benchcmp: both stages COUNT=10 times, in a random order every round.
-benchcmp: $(OUT)/stage$(OLD)/bench $(OUT)/stage$(NEW)/bench | deps-bench
-	@bench/benchtool.py benchcmp $(OUT)/benchcmp/stage$(OLD)-vs-stage$(NEW) \
-	  "stage $(OLD)=$(OUT)/stage$(OLD)/bench" "stage $(NEW)=$(OUT)/stage$(NEW)/bench"
+# benchcmp: both units COUNT=10 times, in a random order every round.
+benchcmp: $(OUT)/$(OLD_UNIT)/bench $(OUT)/$(NEW_UNIT)/bench | deps-bench
+	@bench/benchtool.py benchcmp $(OUT)/benchcmp/$(OLD_UNIT)-vs-$(NEW_UNIT) \
+	  "$(call unit_label,$(OLD))=$(OUT)/$(OLD_UNIT)/bench" "$(call unit_label,$(NEW))=$(OUT)/$(NEW_UNIT)/bench"
 
-instrcmp: $(OUT)/stage$(OLD)/instr/instr.json $(OUT)/stage$(NEW)/instr/instr.json
-	@bench/instr.py cmp $(OUT)/stage$(OLD)/instr $(OUT)/stage$(NEW)/instr
+instrcmp: $(OUT)/$(OLD_UNIT)/instr/instr.json $(OUT)/$(NEW_UNIT)/instr/instr.json
+	@bench/instr.py cmp $(OUT)/$(OLD_UNIT)/instr $(OUT)/$(NEW_UNIT)/instr
 
 # compare: every stage into out/compare/ (table, JSON and chart).
 compare: $(foreach unit,$(STAGE_UNITS),$(OUT)/$(unit)/bench $(OUT)/$(unit)/server \

@@ -6,6 +6,8 @@ build: $(foreach unit,$(or $(SELECTED),$(STAGE_UNITS)),$(OUT)/$(unit)/server)
 
 run: $(call per_unit,run)
 %-run: $(OUT)/%/server
+	@$(if $(filter 0.0.0.0,$(HOST)),echo "(in a container: on all its addresses, so that the host's" \
+	  "-p 127.0.0.1:$(PORT):$(PORT) reaches it)")
 	@HOST=$(HOST) PORT=$(PORT) $(OUT)/$*/server
 
 # UNIT-suite runs the shared suite; UNIT-test adds the unit's lesson,

@@ -21,20 +21,12 @@ METRIC ?= instructions
 PPROF := $(OUT)/tools/pprof
 PPROF_SOURCE := /usr/share/gocode/src/github.com/google/pprof
 
-# $(call unit_named,1) is stage1; work and challenge are themselves.
-unit_named = $(if $(filter $(ALL_STAGES),$(1)),stage$(1),$(filter work challenge,$(1)))
-unit_label = $(if $(filter $(ALL_STAGES),$(1)),stage $(1),$(1))
-ifneq ($(filter webdiff flamediff,$(MAKECMDGOALS)),)
-  ifneq ($(words $(call unit_named,$(OLD))) $(words $(call unit_named,$(NEW))),1 1)
-    $(error usage: make $(firstword $(filter webdiff flamediff,$(MAKECMDGOALS))) OLD=1 NEW=2\
-      (a stage: $(ALL_STAGES); or work, or challenge))
-  endif
+# OLD and NEW: as benchcmp's (mk/measure.mk).
+ifneq ($(filter flamediff,$(MAKECMDGOALS)),)
   ifeq ($(filter instructions time,$(METRIC)),)
     $(error METRIC=$(METRIC): want instructions or time)
   endif
 endif
-OLD_UNIT = $(call unit_named,$(OLD))
-NEW_UNIT = $(call unit_named,$(NEW))
 
 # The viewer, built once; again when Debian updates its source.
 $(PPROF): $(wildcard $(PPROF_SOURCE)/driver/driver.go) profiles/build-pprof.sh | deps-web

@@ -159,7 +159,7 @@ def fill(largest):
     """Returns the fill function for frames: grey for no change (or one
     within the sampling noise), red as a frame's own cost grew, blue as it
     shrank, in proportion to the largest change; a frame only one side
-    has is the deepest colour."""
+    has is the deepest colour, which no other frame reaches."""
     def frame_fill(node):
         pair = node["pair"]
         if not self_changed(pair):
@@ -169,8 +169,10 @@ def fill(largest):
         elif pair["new"] is None:
             strength, grew = 1.0, False
         else:
+            # The deepest colour is kept for new and gone: a frame that
+            # both have goes at most three quarters of the way there.
             change = side_self(pair, "new") - side_self(pair, "old")
-            strength, grew = (abs(change) / largest if largest else 0.0), change > 0
+            strength, grew = (0.75 * abs(change) / largest if largest else 0.0), change > 0
         fade = round(235 - 200 * strength)
         return f"rgb(255,{fade},{fade})" if grew else f"rgb({fade},{fade},255)"
     return frame_fill

@@ -93,11 +93,13 @@ def check_flame(path, depth):
 
 
 def deep(pixel, hue):
-    """Returns whether a pixel is flamediff.py's deepest red or blue."""
+    """Returns whether a pixel is flamediff.py's deepest red or blue (a
+    frame new or gone: 35 in the other channels; a changed frame's
+    deepest is 85)."""
     red, green, blue = pixel
     if hue == "red":
-        return red > 220 and green < 90 and blue < 90
-    return blue > 220 and red < 90 and green < 90
+        return red > 220 and green < 60 and blue < 60
+    return blue > 220 and red < 60 and green < 60
 
 
 def check_diff(path, level, hue, percent):

@@ -68,8 +68,10 @@ record() {
     "$here/webprofile.py" heap "$dir/bench-heap" "$web/heap-raw.pb.gz" "$heap_calls" "$web/heap.pb.gz" >"$web/heap.txt"
     "$pprof" -proto "$web/cpu.pb.gz" "$web/heap.pb.gz" >"$web/profile.pb.gz" 2>"$web/pprof.txt" \
         || { cat "$web/pprof.txt" >&2; return 1; }
-    echo "web: $dir: CPU over $calls calls ($(grep -o '[0-9,]* samples' "$web/cpu.txt" || echo '? samples')),"
-    echo "     allocations over $heap_calls calls: $web/profile.pb.gz"
+    echo "web: $dir: CPU over $calls calls, $(grep -o '[0-9,]* samples' "$web/cpu.txt" || echo '? samples')," \
+         "at $(awk '/^BenchmarkHi/ { print $3; exit }' "$web/cpu-bench.txt") ns/op"
+    echo "     (this run's own speed, not make bench's); allocations over $heap_calls calls:"
+    echo "     $web/profile.pb.gz"
 }
 
 # A port in use: pprof would say so after the recording, among other
@@ -77,6 +79,22 @@ record() {
 if [ "${WEB_RECORD_ONLY:-}" != 1 ] && (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
     echo "web: port $port is in use (another make web?): choose another, make ... web WEB_PORT=8091" >&2
     exit 1
+fi
+if [ -n "$base" ] && [ "$(cd "$base" && pwd)" = "$(cd "$unit" && pwd)" ]; then
+    echo "web: OLD and NEW are the same unit: a diff needs two" >&2
+    echo "     (make flamediff OLD=N NEW=N METRIC=time shows two runs' noise)" >&2
+    exit 2
+fi
+# One make web per unit at a time: two would record into the same folder,
+# each slowing the other. The locks are held until pprof exits (exec
+# keeps them open).
+exec 8>"$unit/web.lock"
+flock -n 8 || { echo "web: another make web is recording or serving $unit: stop it first (Ctrl-C)" >&2
+                exit 1; }
+if [ -n "$base" ]; then
+    exec 9>"$base/web.lock"
+    flock -n 9 || { echo "web: another make web is recording or serving $base: stop it first (Ctrl-C)" >&2
+                    exit 1; }
 fi
 
 record "$unit"
@@ -88,8 +106,11 @@ if [ -n "$base" ]; then
 fi
 [ "${WEB_RECORD_ONLY:-}" != 1 ] || exit 0
 
-echo "web: open http://127.0.0.1:$port/ui/flamegraph in your browser. VIEW: top, graph, source,"
-echo "     disassemble; SAMPLE: cpu or alloc_space; every value is per 1,000,000 calls."
+page=flamegraph
+[ -z "$base" ] || page=""        # a diff reads best as the call graph: red grew, green shrank
+echo "web: open http://127.0.0.1:$port/ui/$page in your browser. VIEW: top, graph, flame graph,"
+echo "     source, disassemble; SAMPLE: cpu or alloc_space. Every value is per 1,000,000 calls:"
+echo "     a ms is a ns per call; pprof's MB are 1,048,576 bytes, so 1 MB is 1.05 bytes per call."
 [ "$host" != 0.0.0.0 ] || echo "     (In the container, the host reaches it through -p 127.0.0.1:$port:$port.)"
 echo "     Ctrl-C stops it."
 exec "$pprof" -http="$host:$port" -no_browser "${sources[@]}"

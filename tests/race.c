@@ -76,6 +76,7 @@ static int until_wrong(int seconds)
     static unsigned long numbers[THREADS * REQUESTS_UNSANITIZED];
     long long deadline = monotonic_ms() + seconds * 1000LL;
     struct numbering result;
+    char wrong[64];
     int rounds = 0, exact;
 
     do {
@@ -88,8 +89,8 @@ static int until_wrong(int seconds)
         return 2;
     printf("race: without ThreadSanitizer, %d round%s of %d requests on %d threads:\n",
            rounds, rounds == 1 ? "" : "s", THREADS * REQUESTS_UNSANITIZED, THREADS);
-    print_numbering(exact ? "race:   every round right; the last: "
-                          : "race:   numbers WRONG in the last round: ", &result);
+    snprintf(wrong, sizeof wrong, "race:   numbers WRONG in round %d: ", rounds);
+    print_numbering(exact ? "race:   every round right; the last: " : wrong, &result);
     return exact ? 0 : 1;
 }
 
