@@ -14,7 +14,8 @@
 # Environment: WEB_SECONDS (2), how long the CPU profile runs;
 # WEB_HEAP_CALLS (5000), the calls the heap profile records.
 # Runs until interrupted (Ctrl-C); WEB_RECORD_ONLY=1 stops after writing
-# the profiles (the smoke run serves them itself).
+# the profiles (the smoke run serves them itself). Refuses, in one line,
+# a busy port, and a unit that another make web records or serves.
 set -euo pipefail
 
 pprof=${1:?usage: web.sh PPROF HOST PORT UNIT-DIR [BASE-UNIT-DIR]}
