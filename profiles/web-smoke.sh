@@ -11,6 +11,8 @@
 #                      source view shows hi_handle's lines, the
 #                      disassembly its instructions; the heap's flame
 #                      graph holds pcre2_match_8's allocations
+#                      and, while it serves, a second one on its port or
+#                      its unit is refused, saying why
 #   webdiff 1 -> 2     the diff's flame graph: pcre2_compile_8 cost less
 #
 # Each check prints what it saw; the first that fails ends the run with
@@ -113,6 +115,17 @@ PYTHON
 }
 
 serve web "$out/stage1"
+# Refused in one line each, while it serves: its port, and its unit.
+refused() {
+    local want=$1 said
+    shift
+    said=$("$@" 2>&1) && fail "web.sh $*: started, want it refused ($want)"
+    grep -q "$want" <<<"$said" || fail "web.sh $*: said '$said', want '$want'"
+}
+refused "port $port is in use" "$here/web.sh" "$pprof" 127.0.0.1 "$port" "$out/stage2"
+refused "another make web is recording or serving" env WEB_RECORD_ONLY=1 "$here/web.sh" "$pprof" \
+    127.0.0.1 "$(free_port)" "$out/stage1"
+echo "web stage 1: a second make web is refused, on its port and on its unit"
 page /ui/flamegraph
 frames=$(flame_values "$page_file")
 for name in hi_handle pcre2_compile_8 pcre2_match_8; do
