@@ -10,6 +10,10 @@
 # having said why on stderr, when the server exited first or never said it
 # was listening.
 
+# wait_for_line FILE PATTERN PID SECONDS: waits until FILE (a program's
+# output) has a line matching PATTERN (grep's), while process PID lives,
+# for at most SECONDS. Returns 0 once the line is there, 1 otherwise.
+
 # get_hi PORT [SECONDS]: sends one GET /hi?color=red to 127.0.0.1:PORT over
 # bash's own TCP client (no curl needed) and prints the status line and the
 # last line of the body, joined: "HTTP/1.1 200 OK <h1 ...>...visitor number
@@ -18,6 +22,17 @@ get_hi() {
     (exec 3<>"/dev/tcp/127.0.0.1/$1" &&
      printf 'GET /hi?color=red HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n' >&3 &&
      timeout "${2:-5}" cat <&3) 2>/dev/null | tr -d '\r' | sed -n '1p;$p' | paste -sd' ' || true
+}
+
+wait_for_line() {
+    local file=$1 pattern=$2 pid=$3 tries=$(($4 * 10))
+    while [ $tries -gt 0 ]; do
+        grep -q -- "$pattern" "$file" 2>/dev/null && return 0
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+        tries=$((tries - 1))
+    done
+    grep -q -- "$pattern" "$file" 2>/dev/null
 }
 
 start_server() {

@@ -28,7 +28,7 @@
 # with runc and without default ulimits (a settings file under OUTDIR).
 set -euo pipefail
 # shellcheck source=../bench/server.sh
-. "$(dirname "$0")/../bench/server.sh"      # get_hi
+. "$(dirname "$0")/../bench/server.sh"      # get_hi, wait_for_line
 
 arch=${1:?usage: container-check.sh amd64|arm64 OUTDIR}
 outdir=${2:?outdir}
@@ -118,12 +118,7 @@ rm -f "$outdir/make-run.txt"
 run_in --name workbook-run-$arch -p 127.0.0.1:18080:8080 -- 'make run' >"$outdir/make-run.txt" 2>&1 &
 runner=$!
 answer=""
-for _ in $(seq 900); do
-    grep -q '^listening on' "$outdir/make-run.txt" && break
-    kill -0 $runner 2>/dev/null || break
-    sleep 1
-done
-if grep -q '^listening on' "$outdir/make-run.txt"; then
+if wait_for_line "$outdir/make-run.txt" '^listening on' $runner 900; then
     for _ in 1 2 3 4 5; do
         answer=$(get_hi 18080 20)
         [ -n "$answer" ] && break
@@ -198,14 +193,9 @@ fi
 run_in --name workbook-web-$arch -p 127.0.0.1:18081:8081 -- 'make stage1 web' \
     >"$outdir/make-web.txt" 2>&1 &
 web_runner=$!
-for _ in $(seq 600); do
-    grep -q '^Serving web UI' "$outdir/make-web.txt" && break
-    kill -0 $web_runner 2>/dev/null || break
-    sleep 1
-done
 if [ "$web_seen" != "no answer" ]; then
     :
-elif grep -q '^Serving web UI' "$outdir/make-web.txt"; then
+elif wait_for_line "$outdir/make-web.txt" '^Serving web UI' $web_runner 600; then
     page=$(python3 -c 'import urllib.request; print(urllib.request.urlopen(
         "http://127.0.0.1:18081/ui/flamegraph", timeout=60).read().decode())' 2>&1 || true)
     if grep -q '"n":"pcre2_compile_8"' <<<"$page"; then

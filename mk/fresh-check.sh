@@ -20,7 +20,7 @@
 # npm is pointed at the bundle. An attendee's machine needs none of this.
 set -euo pipefail
 # shellcheck source=../bench/server.sh
-. "$(dirname "$0")/../bench/server.sh"      # get_hi
+. "$(dirname "$0")/../bench/server.sh"      # get_hi, wait_for_line
 
 distro=${1:?usage: fresh-check.sh bookworm|trixie OUTDIR}
 outdir=${2:?outdir}
@@ -113,12 +113,7 @@ echo "fresh-check: $distro, user $user with sudo, a clone of $head; versions:" \
 run_ok=0 answer=""
 as_user 'exec make run' >"$outdir/make-run.txt" 2>&1 &
 runner=$!
-for _ in $(seq 600); do
-    grep -q '^listening on http://127.0.0.1:8080/hi' "$outdir/make-run.txt" && break
-    kill -0 $runner 2>/dev/null || break
-    sleep 1
-done
-if grep -q '^listening on' "$outdir/make-run.txt"; then
+if wait_for_line "$outdir/make-run.txt" '^listening on http://127.0.0.1:8080/hi' $runner 600; then
     answer=$(get_hi 8080)
     # The server runs inside the new root: stop the process named server
     # whose root is that folder, and no other on this machine.
