@@ -283,19 +283,30 @@ def callgrind(binary, profile, calls, env, options=()):
     return benchmark[1], total, functions
 
 
+def kept_result(path, key):
+    """Returns the result kept at path (a JSON object) if it was counted
+    under key; else None, having removed it, so that it is never shown
+    again as this run's."""
+    if not os.path.exists(path):
+        return None
+    with open(path) as file:
+        kept = json.load(file)
+    if kept.get("key") == key:
+        return kept
+    os.remove(path)
+    return None
+
+
 def run(binary, outdir):
     """The run subcommand. Returns the exit status."""
     calls, env = counting_setup(binary, outdir)
     profile = os.path.join(outdir, "callgrind.out")
     key = count_key(binary, calls, env)
     result_path = os.path.join(outdir, "instr.json")
-    if os.path.exists(result_path):
-        with open(result_path) as file:
-            kept = json.load(file)
-        if kept.get("key") == key:
-            print_count(kept, profile, outdir, kept=True)
-            return 0
-        os.remove(result_path)      # never shown again as this run's
+    kept = kept_result(result_path, key)
+    if kept:
+        print_count(kept, profile, outdir, kept=True)
+        return 0
     benchmark, total, functions = callgrind(binary, profile, calls, env)
     rows = function_rows(functions, calls)
     with open(os.path.join(outdir, "annotate.txt"), "w") as file:
@@ -350,13 +361,9 @@ def stacks(binary, outdir):
     options = ("--separate-callers=64", "--separate-recs=1")
     key = count_key(binary, calls, dict(env, INSTR_OPTIONS=" ".join(options)))
     path = os.path.join(outdir, "stacks.json")
-    if os.path.exists(path):
-        with open(path) as file:
-            kept = json.load(file)
-        if kept.get("key") == key:
-            print(f"stacks: kept from the count of the same binary, in the same environment: {path}")
-            return 0
-        os.remove(path)
+    if kept_result(path, key):
+        print(f"stacks: kept from the count of the same binary, in the same environment: {path}")
+        return 0
     _, total, functions = callgrind(binary, os.path.join(outdir, "stacks.out"), calls, env, options)
     tree = stack_tree(functions, calls)
     with open(path, "w") as file:
