@@ -1,5 +1,7 @@
 # server.sh - sourced by the scripts that put the live server under load
-# (bench/load.sh, profiles/perf.sh).
+# (bench/load.sh, profiles/perf.sh), and by those that wait for a server
+# or a viewer to say it serves (mk/fresh-check.sh, mk/container-check.sh,
+# profiles/web-smoke.sh).
 #
 # start_server BINARY DIR [TRACER...]: starts BINARY on a free port
 # (PORT=0), under TRACER if given (strace -f ..., which then traces its

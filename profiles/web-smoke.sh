@@ -22,6 +22,8 @@ set -euo pipefail
 out=${1:?usage: web-smoke.sh OUT PPROF}
 pprof=${2:?pprof}
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=../bench/server.sh
+. "$here/../bench/server.sh"      # wait_for_line
 smoke=$out/web-smoke
 rm -rf "$smoke" && mkdir -p "$smoke"
 
@@ -62,12 +64,9 @@ serve() {
     WEB_SECONDS=0.5 WEB_HEAP_CALLS=1000 "$here/web.sh" "$pprof" 127.0.0.1 "$port" "$@" \
         >"$smoke/$name.txt" 2>&1 &
     server=$!
-    for _ in $(seq 300); do
-        grep -q "^Serving web UI on" "$smoke/$name.txt" && return 0
-        kill -0 "$server" 2>/dev/null || { cat "$smoke/$name.txt"; fail "$name: web.sh stopped"; }
-        sleep 0.1
-    done
+    wait_for_line "$smoke/$name.txt" "^Serving web UI on" "$server" 30 && return 0
     cat "$smoke/$name.txt"
+    kill -0 "$server" 2>/dev/null || fail "$name: web.sh stopped"
     fail "$name: pprof did not serve within 30 s"
 }
 
