@@ -68,17 +68,24 @@ def count(picture, test):
                if test(pixel))
 
 
+def flame_row(picture, path, level, wanted):
+    """Returns the one-pixel line through a flame graph's frames at level
+    (0: the root), two pixels into their boxes, above their labels'
+    letters; fails, saying the picture is too short for wanted, if there
+    is no such line."""
+    width, height = picture.size
+    y = height - FLAME_MARGIN - (level + 1) * FLAME_ROW + 2
+    if y < 0:
+        fail(f"{path}: {width}x{height} pixels, too short for {wanted}")
+    return picture.crop((0, y, width, y + 1))
+
+
 def check_flame(path, depth):
     """Checks a flame graph DEPTH frames deep. Returns the line to print."""
     picture = read_png(path)
     width, height = picture.size
-    rows = []
-    for level in range(depth):
-        # Two pixels into the frame's box: above its label's letters.
-        y = height - FLAME_MARGIN - (level + 1) * FLAME_ROW + 2
-        if y < 0:
-            fail(f"{path}: {width}x{height} pixels, too short for {depth} frames")
-        rows.append(count(picture.crop((0, y, width, y + 1)), coloured))
+    rows = [count(flame_row(picture, path, level, f"{depth} frames"), coloured)
+            for level in range(depth)]
     if rows[0] < 0.9 * (width - 2 * FLAME_MARGIN):
         fail(f"{path}: the root frame spans {rows[0]} of {width} pixels: want the whole width")
     empty = [level for level, pixels in enumerate(rows) if pixels == 0]
@@ -104,12 +111,7 @@ def deep(pixel, hue):
 
 def check_diff(path, level, hue, percent):
     """Checks a differential flame graph's row. Returns the line to print."""
-    picture = read_png(path)
-    width, height = picture.size
-    y = height - FLAME_MARGIN - (level + 1) * FLAME_ROW + 2
-    if y < 0:
-        fail(f"{path}: {width}x{height} pixels, too short for a row {level}")
-    row = picture.crop((0, y, width, y + 1))
+    row = flame_row(read_png(path), path, level, f"a row {level}")
     drawn = count(row, lambda pixel: pixel != (255, 255, 255))
     share = 100 * count(row, lambda pixel: deep(pixel, hue)) / max(drawn, 1)
     found = f"{path}: row {level} has {drawn} pixels of frames, {share:.0f}% of them deep {hue}"
