@@ -86,17 +86,17 @@ if [ -n "$base" ] && [ "$(cd "$base" && pwd)" = "$(cd "$unit" && pwd)" ]; then
     echo "     (make flamediff OLD=N NEW=N METRIC=time shows two runs' noise)" >&2
     exit 2
 fi
-# One make web per unit at a time: two would record into the same folder,
-# each slowing the other. The locks are held until pprof exits (exec
-# keeps them open).
-exec 8>"$unit/web.lock"
-flock -n 8 || { echo "web: another make web is recording or serving $unit: stop it first (Ctrl-C)" >&2
-                exit 1; }
-if [ -n "$base" ]; then
-    exec 9>"$base/web.lock"
-    flock -n 9 || { echo "web: another make web is recording or serving $base: stop it first (Ctrl-C)" >&2
-                    exit 1; }
-fi
+# lock UNIT-DIR: one make web per unit at a time (two would record into
+# the same folder, each slowing the other); exits, saying so, if another
+# has it. The lock is held until pprof exits: exec keeps its file open.
+lock() {
+    local fd
+    exec {fd}>"$1/web.lock"
+    flock -n "$fd" || { echo "web: another make web is recording or serving $1: stop it first (Ctrl-C)" >&2
+                        exit 1; }
+}
+lock "$unit"
+[ -z "$base" ] || lock "$base"
 
 record "$unit"
 sources=("$unit/web/profile.pb.gz")
