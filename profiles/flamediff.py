@@ -218,11 +218,11 @@ def report(pair, unit, old_label, new_label, metric):
     old, new = side_total(pair, "old"), side_total(pair, "new")
     how = "callgrind's count, exact" if metric == "instructions" else \
         "perf's samples, scaled to each benchmark's ns/op"
+    change = amount(new - old, unit) if new < old else "+" + amount(new - old, unit)
+    share = f"  ({100 * (new - old) / old:+.1f}%)" if old else ""
     lines = [f"flamediff: {unit} per call of {HANDLER}, {old_label} -> {new_label}",
              f"  ({how})",
-             f"  in all   {amount(old, unit):>10} -> {amount(new, unit):>10}"
-             f"  {amount(new - old, unit).rjust(10) if new < old else '+' + amount(new - old, unit)}"
-             f"  ({100 * (new - old) / old:+.1f}%)" if old else "",
+             f"  in all   {amount(old, unit):>10} -> {amount(new, unit):>10}  {change:>10}{share}",
              "  the functions that changed most (callees included):"]
     totals = {side: defaultdict(float) for side in ("old", "new")}
     variances = defaultdict(float)
