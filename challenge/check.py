@@ -31,7 +31,9 @@ few percent (compiler, libc, the size of the environment); the verdicts
 do not, since each is a relation or a count that should be 0. The
 features the challenge asks to keep are checked too (missing_features).
 """
+import contextlib
 import hashlib
+import io
 import json
 import os
 import re
@@ -461,8 +463,6 @@ def hint_check(unit, state_dir):
     for each problem still there, the first hint says which tool and
     leaves out the problem's name and measurement; the second gives them.
     Prints nothing that names a problem. Returns the exit status."""
-    import contextlib
-    import io
     names = [name for name, _ in PROBLEMS]
     state = os.path.join(state_dir, "hints.json")
     left = sum(1 for row in measured_report(unit)["problems"] if row["present"])
