@@ -4,7 +4,7 @@
  * BenchmarkHi and BenchmarkHiParallel call the stage's handler through the
  * router and the recorder, exactly as a request would reach it, without
  * a socket. The BenchmarkVisitCount* family does not depend on the stage:
- * it prices three ways of counting visitors from many threads at once.
+ * it prices ways of counting visitors from many threads at once.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -81,70 +81,158 @@ static void BenchmarkEmptyParallel(struct bench *b)
 
 /* ============================ Counting visitors ========================== */
 
-/* Each shared counter gets a cache line of its own, so that where the
- * linker happens to place it (next to which other variable) cannot change
- * the numbers from one stage's binary to the next. _Alignas on a struct's
- * first member is enough: it aligns the struct, and C rounds the struct's
- * size up to that alignment, which pads it to the end of its line. */
-#define CACHE_LINE 64
+/* What a request does with shared memory, without the rest of it: count
+ * one visitor, and read the pattern pointer that every request reads.
+ * The variants differ in one thing each, so that two of them side by
+ * side (make visitcount) price one decision of the stages:
+ *
+ *   Mutex           a lock around a plain count
+ *   Atomic          the stages' counter: atomic_fetch_add (sequentially
+ *                   consistent), alone on its cache lines, as in stage 5
+ *   AtomicUnpadded  the same, with the pointer on the counter's line, as
+ *                   the linker laid out stages 3 and 4 (false sharing)
+ *   AtomicRelaxed   the same add, memory_order_relaxed
+ *   PerThread       each thread its own counter: nothing shared
+ *
+ * Each variable below gets its lines to itself (CACHE_LINE_PAIR, as in
+ * the stages), so that where the linker puts them cannot change the
+ * numbers from one stage's binary to the next. _Alignas on a struct's
+ * first member aligns the struct, and C rounds its size up to that
+ * alignment: the struct fills its 128 bytes. */
+#define CACHE_LINE_PAIR 128
+
+/* The pointer every request reads, alone; and a copy of it beside a
+ * counter, for the unpadded variant. The pointer's value is never used:
+ * only the read matters. */
+static struct {
+    _Alignas(CACHE_LINE_PAIR) _Atomic(const void *) pointer;
+} pattern = { .pointer = &pattern };
 
 static struct {
-    _Alignas(CACHE_LINE) pthread_mutex_t lock;
+    _Alignas(CACHE_LINE_PAIR) atomic_ulong count;
+    _Atomic(const void *) pattern;    /* the next 8 bytes: the same line */
+} unpadded = { .pattern = &unpadded };
+
+static struct {
+    _Alignas(CACHE_LINE_PAIR) pthread_mutex_t lock;
     unsigned long count;
 } locked_counter = { .lock = PTHREAD_MUTEX_INITIALIZER };
-_Static_assert(sizeof locked_counter == CACHE_LINE, "the mutex and its count fill one cache line");
+
+/* One atomic alone on its lines. */
+struct padded_count {
+    _Alignas(CACHE_LINE_PAIR) atomic_ulong count;
+};
+_Static_assert(sizeof(struct padded_count) == CACHE_LINE_PAIR, "one counter, two lines");
+
+static struct padded_count atomic_count, relaxed_count;
+
+/* Reads the pattern pointer at pattern, as a request's match does. A
+ * relaxed load is a plain load on every CPU; being atomic, it cannot be
+ * hoisted out of the loop. */
+static void read_pattern(_Atomic(const void *) *pattern)
+{
+    bench_keep(atomic_load_explicit(pattern, memory_order_relaxed));
+}
+
+/* The rest of a request, which touches nothing shared: REQUEST_WORK
+ * rounds of a dependent xorshift, some tens of nanoseconds. A request
+ * reads the pattern, works, counts, and works again; back to back, a read
+ * and an add of one cache line would travel together, as they never do
+ * in the handler. */
+#define REQUEST_WORK 8
+
+static void request_work(void)
+{
+    unsigned long state = 88172645463325252UL;
+
+    for (int round = 0; round < REQUEST_WORK; round++) {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        bench_keep((const void *)state);
+    }
+}
 
 /* A plain counter behind a mutex: correct, but every increment is a lock
  * and an unlock, and the threads queue for it. */
 static void count_with_mutex(struct bench_parallel *p)
 {
     while (bench_next(p)) {
+        read_pattern(&pattern.pointer);
+        request_work();
         pthread_mutex_lock(&locked_counter.lock);
         locked_counter.count++;
         pthread_mutex_unlock(&locked_counter.lock);
+        request_work();
     }
 }
 
-/* The visitor counter behind a mutex, one worker per CPU. */
 static void BenchmarkVisitCountMutex(struct bench *b)
 {
     bench_run_parallel(b, count_with_mutex);
 }
 
-/* One atomic alone on its cache line. */
-struct padded_count {
-    _Alignas(CACHE_LINE) atomic_ulong count;
-};
-_Static_assert(sizeof(struct padded_count) == CACHE_LINE, "one counter, one cache line");
-
-static struct padded_count atomic_count;
-
-/* One atomic add: no lock, but the cache line still moves between CPUs
- * on every increment. */
+/* The stages' counter: one atomic add, no lock, but its cache line moves
+ * to whichever CPU adds next. */
 static void count_with_atomic(struct bench_parallel *p)
 {
-    while (bench_next(p))
-        atomic_fetch_add_explicit(&atomic_count.count, 1, memory_order_relaxed);
+    while (bench_next(p)) {
+        read_pattern(&pattern.pointer);
+        request_work();
+        atomic_fetch_add(&atomic_count.count, 1);
+        request_work();
+    }
 }
 
-/* One shared atomic: the price of moving its cache line between CPUs,
- * alone. Not quite the stages' counter: theirs is sequentially consistent
- * (atomic_fetch_add; on x86-64 the same lock xadd, on arm64 a stronger
- * barrier) and shares its cache line with other variables. */
 static void BenchmarkVisitCountAtomic(struct bench *b)
 {
     bench_run_parallel(b, count_with_atomic);
 }
 
-/* One counter per thread, each on its own cache line, added up only when
+/* The same, with the pointer on the counter's line: each read must fetch
+ * the line back from the CPU that counted last. */
+static void count_unpadded(struct bench_parallel *p)
+{
+    while (bench_next(p)) {
+        read_pattern(&unpadded.pattern);
+        request_work();
+        atomic_fetch_add(&unpadded.count, 1);
+        request_work();
+    }
+}
+
+static void BenchmarkVisitCountAtomicUnpadded(struct bench *b)
+{
+    bench_run_parallel(b, count_unpadded);
+}
+
+/* The same add with no ordering of other memory around it. Enough for a
+ * number that publishes nothing: each visitor still gets a number of
+ * their own. On x86-64 it is the same lock xadd; on arm64 an ldadd
+ * without the acquire and release of ldaddal. */
+static void count_relaxed(struct bench_parallel *p)
+{
+    while (bench_next(p)) {
+        read_pattern(&pattern.pointer);
+        request_work();
+        atomic_fetch_add_explicit(&relaxed_count.count, 1, memory_order_relaxed);
+        request_work();
+    }
+}
+
+static void BenchmarkVisitCountAtomicRelaxed(struct bench *b)
+{
+    bench_run_parallel(b, count_relaxed);
+}
+
+/* One counter per thread, each on its own lines, added up only when
  * somebody asks for the total. Nothing is shared while counting (but a
  * total read mid-count is only approximate). */
 #define MAX_COUNTERS 64
 static struct padded_count thread_counts[MAX_COUNTERS];
 static struct {
-    _Alignas(CACHE_LINE) atomic_int next;   /* the slot the next worker takes */
+    _Alignas(CACHE_LINE_PAIR) atomic_int next;   /* the slot the next worker takes */
 } counter_slots;
-_Static_assert(sizeof counter_slots == CACHE_LINE, "the slot counter alone on its line");
 
 /* One worker's loop: claims a slot of its own, then counts there. */
 static void count_per_thread(struct bench_parallel *p)
@@ -153,15 +241,16 @@ static void count_per_thread(struct bench_parallel *p)
     atomic_ulong *mine = &thread_counts[slot].count;
 
     while (bench_next(p)) {
+        read_pattern(&pattern.pointer);
+        request_work();
         /* Only this thread writes its slot: a relaxed load and store
          * suffice, no read-modify-write crosses CPUs. */
-        unsigned long value = atomic_load_explicit(mine, memory_order_relaxed);
-
-        atomic_store_explicit(mine, value + 1, memory_order_relaxed);
+        atomic_store_explicit(mine, atomic_load_explicit(mine, memory_order_relaxed) + 1,
+                              memory_order_relaxed);
+        request_work();
     }
 }
 
-/* Per-thread counters: what counting costs when nothing is shared. */
 static void BenchmarkVisitCountPerThread(struct bench *b)
 {
     bench_run_parallel(b, count_per_thread);
@@ -178,6 +267,8 @@ int main(void)
         { "BenchmarkHiParallel", BenchmarkHiParallel },
         { "BenchmarkVisitCountMutex", BenchmarkVisitCountMutex },
         { "BenchmarkVisitCountAtomic", BenchmarkVisitCountAtomic },
+        { "BenchmarkVisitCountAtomicUnpadded", BenchmarkVisitCountAtomicUnpadded },
+        { "BenchmarkVisitCountAtomicRelaxed", BenchmarkVisitCountAtomicRelaxed },
         { "BenchmarkVisitCountPerThread", BenchmarkVisitCountPerThread },
         { "BenchmarkEmptyParallel", BenchmarkEmptyParallel },
     };

@@ -170,6 +170,41 @@ def benchcmp(outdir, specs):
     return done.returncode
 
 
+# ============================ variants =======================================
+
+def variants(outdir, binary, base, others):
+    """The variants subcommand: benchmarks of one binary side by side, each
+    of others against base, as benchcmp sets stages side by side. All of
+    them run in every one of COUNT runs, so each pair is measured in the
+    same moments. Returns 0."""
+    count = positive_setting("COUNT", 10)
+    benchtime = os.environ.get("BENCHTIME") or "0.2s"
+    names = [base] + others
+    warn_about_count(count)
+    runs = {}
+    interactive = sys.stderr.isatty()
+    for round_number in range(count):
+        progress(f"round {round_number + 1}/{count}", interactive)
+        collect(binary, runs, "^(" + "|".join(names) + ")$", benchtime)
+    print("" if interactive else f"{count} rounds done", file=sys.stderr)
+    # The JSON names carry the CPU count, as Go's do: BenchmarkHi-2.
+    runs = {re.sub(r"-\d+$", "", name): results for name, results in runs.items()}
+    missing = [name for name in names if name not in runs]
+    if missing:
+        fail(f"{binary} has no {', '.join(missing)}")
+    print(f"{binary}: {count} runs, BENCHTIME={benchtime}; each column against the first\n")
+    labels = [name.replace("BenchmarkVisitCount", "") or name for name in names]
+    columns = [{"BenchmarkVisitCount": runs[name]} for name in names]
+    table = io.StringIO()
+    with contextlib.redirect_stdout(table):
+        print_benchstat(labels, columns, METRICS[:1], [(0, i) for i in range(1, len(names))])
+    print(table.getvalue(), end="")
+    os.makedirs(outdir, exist_ok=True)
+    with open(os.path.join(outdir, "benchstat.txt"), "w") as file:
+        file.write(table.getvalue())
+    return 0
+
+
 # benchstat's three tables: the JSON field, its column title, its unit.
 METRICS = (("real_time", "time/op", "ns"), ("bytes_per_op", "alloc/op", "B"),
            ("allocs_per_op", "allocs/op", ""))
@@ -182,24 +217,26 @@ def cell(values, field, unit):
     return f"{result['median']:.{decimals}f}{unit} ± {result['pct']}"
 
 
-def print_benchstat(labels, runs):
+def print_benchstat(labels, runs, metrics=METRICS, pairs=None):
     """Prints the runs side by side as benchstat does: per metric, each
     column's median ± its 95% confidence interval, and for every column
     after the first its delta from the first with the p-value and the
     number of runs; a third column (make work cmp's reference stage) is
-    also compared with the second. A delta the runs cannot tell from noise
+    also compared with the second (pairs: which to compare, (old, new)
+    indexes). A delta the runs cannot tell from noise
     (p > 0.05) prints as "~". Runs whose threads waited for a CPU are
     counted below the tables."""
     names = [name for name in runs[0] if all(name in other for other in runs[1:])]
     width = max(len(name) for name in names) + 2
-    pairs = [(0, i) for i in range(1, len(runs))] + ([(1, 2)] if len(runs) == 3 else [])
+    if pairs is None:
+        pairs = [(0, i) for i in range(1, len(runs))] + ([(1, 2)] if len(runs) == 3 else [])
     # One line holds the medians and the deltas where it fits in 100
     # columns (two columns); else the deltas get lines of their own, and
     # the number of runs, when the same for all, is said once.
     apart = width + 19 * len(labels) + 34 * len(pairs) > 100
     counts = {len(column[name]) for column in runs for name in names}
     same_count = next(iter(counts)) if len(counts) == 1 else None
-    for field, title, unit in METRICS:
+    for field, title, unit in metrics:
         medians = f"{title:{width}}" + "".join(f" {label:>18}" for label in labels) \
             + (f"  (n={same_count} each)" if apart and same_count else "")
         cell_width = 22 if apart else 32
@@ -401,7 +438,10 @@ def main(argv):
         return benchcmp(argv[2], argv[3:])
     if len(argv) >= 4 and argv[1] == "compare":
         return compare(argv[2], argv[3:])
-    fail("usage: benchtool.py benchcmp OUTDIR [LABEL=]BENCH [LABEL=]BENCH... | compare OUTDIR STAGE-DIR...")
+    if len(argv) >= 6 and argv[1] == "variants":
+        return variants(argv[2], argv[3], argv[4], argv[5:])
+    fail("usage: benchtool.py benchcmp OUTDIR [LABEL=]BENCH [LABEL=]BENCH... | compare OUTDIR STAGE-DIR..."
+         " | variants OUTDIR BENCH BASE OTHER...")
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ packages_of() {
     case $1 in
     build)   echo gcc make pkg-config libc6-dev libcivetweb-dev libpcre2-dev ;;
     test)    echo check clang valgrind patch optional:libclang-rt-dev ;;
-    bench)   echo libbenchmark-tools python3-scipy wrk gnuplot-nox valgrind ;;
+    bench)   echo libbenchmark-tools python3-scipy wrk nghttp2-client gnuplot-nox valgrind ;;
     profile) echo optional:google-perftools libgoogle-perftools-dev graphviz gcovr python3-pil file ;;
     perf)    echo "optional:linux-perf|linux-tools-$(uname -r)" strace valgrind librsvg2-bin python3-pil ;;
     fuzz)    echo clang optional:libclang-rt-dev ;;

@@ -6,6 +6,12 @@
 #                    expects that, and its instructions against the stage
 #                    before (stages/stages.txt); part of UNIT-test
 #   UNIT-load        the live server under wrk
+#   UNIT-cpusplit    the live server under wrk: each CPU's utilisation, then
+#                    a request's CPU split among the handler, civetweb, the
+#                    kernel and wrk (bench/cpusplit.py)
+#   UNIT-latency     the live server's p50 and p99 against the rate offered,
+#                    open loop (h2load --rps), as a table and a PNG
+#   visitcount       the BenchmarkVisitCount family side by side, p-values
 #   benchcmp, instrcmp, compare, optcmp, pgo: stages side by side
 
 
@@ -38,7 +44,7 @@ $(OUT)/%/instr/instr.json: $(OUT)/%/bench-uncounted bench/instr.py recheck | dep
 
 # ============================ Per unit ========================================
 
-.PHONY: bench instr load lesson bench-smoke
+.PHONY: bench instr load latency cpusplit lesson bench-smoke
 bench: $(call per_unit,bench)
 %-bench: $(OUT)/%/bench
 	@$(OUT)/$*/bench
@@ -50,6 +56,14 @@ instr: $(call per_unit,instr)
 load: $(call per_unit,load)
 %-load: $(OUT)/%/server | deps-bench
 	@bench/load.sh $(OUT)/$*/server
+
+latency: $(call per_unit,latency)
+%-latency: $(OUT)/%/server | deps-bench
+	@$(call report_to,$(OUT)/$*/latency,bench/latency.py $< $(OUT)/$*/latency)
+
+cpusplit: $(call per_unit,cpusplit)
+%-cpusplit: $(OUT)/%/server $(OUT)/%/bench-uncounted | deps-bench
+	@$(call report_to,$(OUT)/$*/cpusplit,bench/cpusplit.py $^ $(OUT)/$*/cpusplit)
 
 # The lesson, measured. Deterministic, so it runs in every make test:
 # BenchmarkHi must allocate nothing where the stage expects zero-alloc,
@@ -120,6 +134,14 @@ instrcmp: $(OUT)/$(OLD_UNIT)/instr/instr.json $(OUT)/$(NEW_UNIT)/instr/instr.jso
 compare: $(foreach unit,$(STAGE_UNITS),$(OUT)/$(unit)/bench $(OUT)/$(unit)/server \
                                         $(OUT)/$(unit)/instr/instr.json) | deps-bench
 	@bench/benchtool.py compare $(OUT)/compare $(addprefix $(OUT)/,$(STAGE_UNITS))
+
+# visitcount: ways of counting visitors from every CPU, each against the
+# stages' own (atomic_fetch_add, alone on its cache lines), COUNT=10 runs.
+.PHONY: visitcount
+visitcount: $(OUT)/stage$(LAST_STAGE)/bench | deps-bench
+	@bench/benchtool.py variants $(OUT)/visitcount $< BenchmarkVisitCountAtomic \
+	  BenchmarkVisitCountAtomicUnpadded BenchmarkVisitCountAtomicRelaxed \
+	  BenchmarkVisitCountPerThread BenchmarkVisitCountMutex
 
 # ============================ The compiler as a tool ==========================
 

@@ -3,7 +3,9 @@
 #
 #   UNIT-flame         perf record --call-graph dwarf over BenchmarkHi: an offline flame graph
 #   UNIT-flame-server  the same for the live server under wrk
-#   UNIT-stat          perf stat's counters per call of BenchmarkHi
+#   UNIT-stat          perf stat's counters per call of BenchmarkHi, top-down level 1
+#   UNIT-cachelines    which variables share the visitor counter's cache line (nm)
+#   UNIT-c2c           perf c2c under BenchmarkHiParallel: the lines CPUs fight over
 #   UNIT-syscalls      the live server's system calls per request
 #   UNIT-offcpu        where the live server's threads wait
 #   UNIT-dhat          valgrind's DHAT: per allocation site, bytes and use
@@ -15,7 +17,7 @@
 
 perf_dir = $(OUT)/$(1)/perf/$(2)
 
-.PHONY: flame flame-server stat syscalls offcpu dhat annotate optinfo nagle perf-smoke
+.PHONY: flame flame-server stat cachelines c2c syscalls offcpu dhat annotate optinfo nagle perf-smoke
 flame: $(call per_unit,flame)
 %-flame: $(OUT)/%/bench-uncounted $(JS_READY) | deps-perf
 	@$(call report_to,$(call perf_dir,$*,flame),profiles/perf.sh flame $< $(call perf_dir,$*,flame))
@@ -27,6 +29,14 @@ flame-server: $(call per_unit,flame-server)
 stat: $(call per_unit,stat)
 %-stat: $(OUT)/%/bench-uncounted | deps-perf
 	@$(call report_to,$(call perf_dir,$*,stat),profiles/perf.sh stat $< $(call perf_dir,$*,stat))
+
+cachelines: $(call per_unit,cachelines)
+%-cachelines: $(OUT)/%/bench-uncounted $(OUT)/%/hi.o
+	@profiles/cachelines.py $^ $(call perf_dir,$*,cachelines)
+
+c2c: $(call per_unit,c2c)
+%-c2c: $(OUT)/%/bench-uncounted $(OUT)/%/hi.o | deps-perf
+	@$(call report_to,$(call perf_dir,$*,c2c),profiles/perf.sh c2c $< $(call perf_dir,$*,c2c))
 
 syscalls: $(call per_unit,syscalls)
 %-syscalls: $(OUT)/%/server | deps-perf deps-bench
@@ -83,6 +93,37 @@ perf-smoke: $(foreach unit,$(STAGE_UNITS) challenge-given,$(OUT)/$(unit)/bench-u
 	@echo "    syscalls, offcpu, annotate"
 	@profiles/perf-smoke.sh $(OUT) $(LAST_STAGE) $(call stage_dir,$(LAST_STAGE))/hi.c
 
+# The hardware's side: the counter's cache lines in stages 5 and the last
+# (free of false sharing), stage 3's printed, and the live server's CPU
+# split, checked by what they show (profiles/hardware-smoke.sh).
+.PHONY: hardware-smoke c2c-smoke
+hardware-smoke: $(foreach stage,3 5 $(LAST_STAGE),$(OUT)/stage$(stage)/bench-uncounted $(OUT)/stage$(stage)/hi.o) \
+                $(OUT)/stage$(LAST_STAGE)/server | deps-bench deps-perf
+	@echo "--- the hardware: the counter's cache lines (nm); the live server's CPU split, and latency"
+	@profiles/hardware-smoke.sh $(OUT) $(LAST_STAGE)
+
+SMOKE_RUNS += hardware-smoke
+
+# perf c2c once, briefly, on the last stage: where the CPU samples memory
+# accesses, a report of the lines CPUs took from each other; elsewhere
+# (a virtual machine, most of them) one line that says so, and skipped.
+c2c-smoke: $(OUT)/stage$(LAST_STAGE)/bench-uncounted $(OUT)/stage$(LAST_STAGE)/hi.o | deps-perf
+	@echo "--- perf c2c: the cache lines the CPUs fight over, where the CPU can sample memory"
+	@rm -f $(OUT)/skipped/c2c-smoke.txt; mkdir -p $(OUT)/c2c-smoke $(OUT)/skipped; status=0; \
+	BENCHTIME=0.5s profiles/perf.sh c2c $< $(OUT)/c2c-smoke >$(OUT)/c2c-smoke/out.txt 2>&1 || status=$$?; \
+	case $$status in \
+	0) grep -q '^c2c: .*HITM' $(OUT)/c2c-smoke/out.txt && grep -q '^visitor_count' $(OUT)/c2c-smoke/out.txt \
+	     || { cat $(OUT)/c2c-smoke/out.txt; echo "FAIL: perf c2c: no HITM count, or no layout"; exit 1; }; \
+	   grep '^c2c: ' $(OUT)/c2c-smoke/out.txt ;; \
+	3) [ "$$(grep -c 'SKIPPED' $(OUT)/c2c-smoke/out.txt)" = 1 ] \
+	     || { cat $(OUT)/c2c-smoke/out.txt; echo "FAIL: perf c2c: want one SKIPPED line"; exit 1; }; \
+	   grep -o 'SKIPPED: .*' $(OUT)/c2c-smoke/out.txt | sed 's/^SKIPPED: /c2c-smoke: /' >$(OUT)/skipped/c2c-smoke.txt; \
+	   cat $(OUT)/c2c-smoke/out.txt ;; \
+	*) cat $(OUT)/c2c-smoke/out.txt; echo "FAIL: perf c2c (exit status $$status)"; exit 1 ;; \
+	esac
+
+SMOKE_RUNS += c2c-smoke
+
 # perf-allow: what the perf targets need, for a user who is not root,
 # until the next reboot (profiles/perf-allow.sh).
 .PHONY: perf-allow
@@ -93,13 +134,17 @@ SMOKE_RUNS += perf-smoke
 
 # The perf stat reader against what perf prints on machines this is not:
 # an Intel hybrid laptop, AMD, Intel, a VM (profiles/testdata/perf-stat/);
+# the top-down reader against real runs on Intel, Intel hybrid, AMD Zen 4
+# and Arm Neoverse (profiles/testdata/topdown/); the perf c2c reader
+# against real reports of Intel and AMD machines (profiles/testdata/c2c/);
 # the system call reader against perf trace's and strace's summaries,
 # one of which lost events (profiles/testdata/syscalls/); the ranking of
 # flame graph frames, on a tree made to tie.
 .PHONY: perfreport-test
 perfreport-test:
-	@echo "--- perfreport.py: perf stat as Intel hybrid, AMD, Intel and a VM print it;"
-	@echo "    perf trace's and strace's summaries; flame graph ranking"
+	@echo "--- perfreport.py: perf stat as Intel hybrid, AMD, Intel and a VM print it, top-down"
+	@echo "    level 1 and perf c2c as real machines printed them; perf trace's and strace's summaries;"
+	@echo "    flame graph ranking"
 	@python3 profiles/test_perfreport.py
 
 SMOKE_RUNS += perfreport-test

@@ -17,7 +17,9 @@ SLIDES_INPUTS := $(OUT)/compare/compare.json $(OUT)/benchcmp/stage1-vs-stage2/be
   $(OUT)/stage3/profiles/cover/summary.txt $(OUT)/stage1/race.txt $(OUT)/stage1/perf/flame/flame.png \
   $(OUT)/stage$(LAST_STAGE)/perf/flame-server/flame.png $(OUT)/stage1/perf/dhat/report.txt \
   $(OUT)/stage4/block-check/report.txt $(OUT)/stage$(LAST_STAGE)/perf/syscalls/report.txt \
-  $(OUT)/stage$(LAST_STAGE)/perf/offcpu/report.txt $(OUT)/nagle/report.txt \
+  $(OUT)/stage$(LAST_STAGE)/perf/offcpu/report.txt $(OUT)/stage$(LAST_STAGE)/cpusplit/report.txt \
+  $(OUT)/stage$(LAST_STAGE)/latency/latency.png \
+  $(OUT)/nagle/report.txt \
   $(OUT)/stage$(LAST_STAGE)/pgo/report.txt $(OUT)/flamediff/instructions-stage1-stage2/old.png \
   $(OUT)/flamediff/instructions-stage5-stage6/new.png
 
@@ -47,6 +49,10 @@ $(OUT)/%/perf/syscalls/report.txt:
 	-$(MAKE) --no-print-directory $*-syscalls
 $(OUT)/%/perf/offcpu/report.txt:
 	-$(MAKE) --no-print-directory $*-offcpu
+$(OUT)/%/cpusplit/report.txt:
+	-$(MAKE) --no-print-directory $*-cpusplit
+$(OUT)/%/latency/latency.png:
+	-$(MAKE) --no-print-directory $*-latency
 $(OUT)/nagle/report.txt:
 	-$(MAKE) --no-print-directory nagle
 $(OUT)/%/pgo/report.txt:

@@ -76,6 +76,7 @@ expect nagle 'in one:.*p50 \([0-9]\|1[0-9]\)\.[0-9]* ms' "make nagle: no stall w
 # perf, sampling this user's own processes.
 if run stat profiles/perf.sh stat "$out/stage$last/bench-uncounted" "$smoke/stat"; then
     expect stat 'task-clock .* ns per call' "perf stat"
+    expect stat '^top-down\(: not here: \| level 1 \)' "perf stat: top-down level 1, or one line on why not"
 fi
 if run flame profiles/perf.sh flame "$out/stage1/bench-uncounted" "$smoke/flame"; then
     widest flame pcre2_compile "stage 1's flame graph: pcre2_compile is not the widest frame under hi_handle"

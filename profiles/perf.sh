@@ -4,7 +4,11 @@
 #   flame          BINARY is a benchmark: call-graph samples of BenchmarkHi,
 #                  drawn as an interactive flame graph (and a PNG of it)
 #   flame-server   BINARY is a server: the same, under wrk
-#   stat           BINARY is a benchmark: perf stat's counters, per call
+#   stat           BINARY is a benchmark: perf stat's counters, per call,
+#                  and top-down level 1 where the CPU has the counters
+#   c2c            BINARY is a benchmark: perf c2c over BenchmarkHiParallel,
+#                  the cache lines CPUs took from each other, where the CPU
+#                  samples memory accesses
 #   syscalls       BINARY is a server: system calls per request under wrk
 #                  (perf trace -s; strace -c -f where perf may not trace)
 #   offcpu         BINARY is a server: where its threads wait under wrk
@@ -15,7 +19,7 @@
 # Where perf may not run, it says which setting allows it and exits 3.
 set -euo pipefail
 
-kind=${1:?usage: perf.sh flame|flame-server|stat|syscalls|offcpu|annotate BINARY OUTDIR}
+kind=${1:?usage: perf.sh flame|flame-server|stat|c2c|syscalls|offcpu|annotate BINARY OUTDIR}
 binary=${2:?binary}
 outdir=${3:?outdir}
 here=$(cd "$(dirname "$0")" && pwd)
@@ -164,6 +168,52 @@ stat)
         || { cat "$outdir/perf.txt" "$outdir/bench.txt" >&2; exit 1; }
     grep '^Benchmark' "$outdir/bench.txt"
     python3 "$here/perfreport.py" stat "$outdir/stat.csv" "$calls"
+    # Top-down level 1: a metric group, TopdownL1 (Intel, Arm Neoverse) or
+    # PipelineL1 (AMD Zen 4 on), in a second measured run. A quick probe
+    # on `true` finds which one this perf and CPU can count; where none
+    # can, the reader says so in one line.
+    group=TopdownL1
+    for candidate in TopdownL1 PipelineL1; do
+        LC_ALL=C perf stat -M "$candidate" -o "$outdir/probe.out" -- true >/dev/null 2>"$outdir/probe.err" || true
+        cat "$outdir/probe.out" "$outdir/probe.err" >"$outdir/probe.txt" 2>/dev/null || true
+        if python3 "$here/perfreport.py" topdown "$outdir/probe.txt" "$candidate" | grep -q '^top-down level'; then
+            group=$candidate
+            BENCH='^BenchmarkHi$' BENCHTIME="${calls}x" COUNT=1 BENCH_PERF_CONTROL="$outdir/control,$outdir/ack" \
+                LC_ALL=C perf stat -D -1 --control "fifo:$outdir/control,$outdir/ack" -M "$group" \
+                -o "$outdir/topdown.txt" -- "$binary" >/dev/null 2>>"$outdir/perf.txt" \
+                || { cat "$outdir/perf.txt" >&2; exit 1; }
+            break
+        fi
+        cp "$outdir/probe.txt" "$outdir/topdown.txt"
+    done
+    python3 "$here/perfreport.py" topdown "$outdir/topdown.txt" "$group"
+    ;;
+c2c)
+    # perf c2c samples loads and stores with their data addresses, from
+    # the CPU's own memory sampling: Intel's load-latency PEBS, AMD's IBS,
+    # Arm's SPE. A load that finds its line modified in another CPU's
+    # cache is a HITM: the lines with the most are the ones the CPUs fight
+    # over. It records physical addresses too, which needs
+    # perf_event_paranoid at 1 or below (make perf-allow), or root.
+    rm -f "$outdir/perf.data"
+    if ! BENCH='^BenchmarkHiParallel$' BENCHTIME=$benchtime COUNT=1 \
+            perf c2c record --all-user -o "$outdir/perf.data" -- "$binary" >"$outdir/bench.txt" 2>"$outdir/record.txt"; then
+        reason=$(grep -m1 -v '^\s*$' "$outdir/record.txt" | sed 's/^failed: //' || echo "record failed")
+        paranoid=$(cat /proc/sys/kernel/perf_event_paranoid 2>/dev/null || echo 2)
+        if [ "$(id -u)" != 0 ] && [ "$paranoid" -gt 1 ]; then
+            echo "c2c: SKIPPED: perf c2c needs perf_event_paranoid <= 1 (it is $paranoid): make perf-allow" >&2
+        else
+            echo "c2c: SKIPPED: perf cannot sample memory accesses here (perf: $reason); see make stageN cachelines" >&2
+        fi
+        exit 3
+    fi
+    grep '^Benchmark' "$outdir/bench.txt"
+    perf c2c report -i "$outdir/perf.data" --stdio --full-symbols 2>/dev/null >"$outdir/report-full.txt" \
+        || { echo "c2c: perf c2c report failed" >&2; exit 1; }
+    python3 "$here/perfreport.py" c2c "$outdir/report-full.txt" "$binary"
+    echo "(perf's whole report: $outdir/report-full.txt)"
+    echo
+    python3 "$here/cachelines.py" "$binary" "$(dirname "$binary")/hi.o" "$outdir"
     ;;
 syscalls)
     # The tracer starts the server itself, so that its counting is on from

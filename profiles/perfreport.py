@@ -305,6 +305,197 @@ def stat(csv_path, calls):
     return 0
 
 
+# ============================ top-down ======================================
+
+# Top-down level 1, as perf stat prints its metrics in its usual (not
+# CSV) layout: "#     23.4 %  tma_retiring" on Intel, "#  26.3 %  retiring"
+# on AMD (metric group PipelineL1, which adds smt_contention) and Arm
+# Neoverse (TopdownL1). Hybrid Intel CPUs print a group per core type,
+# "TopdownL1 (cpu_core)". The samples are in profiles/testdata/topdown/.
+TOPDOWN_METRIC = re.compile(r"#\s+(?P<value>-?[\d.,]+|nan)\s*%\s+(?:tma_)?"
+                            r"(?P<name>retiring|bad_speculation|frontend_bound|backend_bound|smt_contention)\b")
+TOPDOWN_GROUP = re.compile(r"^\s*(?:TopdownL1|PipelineL1)\s*\((?P<pmu>[\w.-]+)\)", re.IGNORECASE)
+TOPDOWN_NAMES = {
+    "retiring": "useful work, retired",
+    "bad_speculation": "work thrown away: mispredicted branches, machine clears",
+    "frontend_bound": "slots the front end left empty: fetch and decode",
+    "backend_bound": "slots stalled in the back end: memory, execution units",
+    "smt_contention": "slots the other hardware thread of the core took",
+}
+
+
+def topdown_metrics(lines):
+    """Returns {core type (None where there is one kind): {metric: percent,
+    or None for nan}} from perf stat's output, in the order they came."""
+    found, pmu = {}, None
+    for line in lines:
+        group = TOPDOWN_GROUP.match(line)
+        if group:
+            pmu = group["pmu"]
+        metric = TOPDOWN_METRIC.search(line)
+        if metric:
+            value = metric["value"]
+            number = None if value == "nan" else float(value.replace(",", ".") if "." not in value else value)
+            found.setdefault(pmu, {})[metric["name"]] = number
+    return found
+
+
+def topdown(path, group):
+    """The topdown subcommand: top-down level 1 from perf stat -M GROUP's
+    output at path, or one line saying why there is none. Returns 0."""
+    with open(path) as file:
+        text = file.read()
+    found = topdown_metrics(text.splitlines())
+    if not found:
+        why = ("this machine gives perf no hardware counters (a virtual machine without a PMU)"
+               if "<not supported>" in text else
+               f"this perf knows no {group} metric group for this CPU" if "Cannot find metric" in text
+               else "perf printed no level 1 metric")
+        print(f"top-down: not here: {why}")
+        return 0
+    print(f"top-down level 1 (perf stat -M {group}): where the CPU's issue slots went")
+    for pmu, metrics in found.items():
+        if pmu:
+            print(f"  on {CORE_TYPES.get(pmu, pmu)}:")
+        indent = "    " if pmu else "  "
+        for name in TOPDOWN_NAMES:
+            if name in metrics:
+                value = metrics[name]
+                shown = "  n/a" if value is None else f"{value:5.1f}%"
+                print(f"{indent}{name.replace('_', ' '):<16} {shown}   {TOPDOWN_NAMES[name]}")
+    return 0
+
+
+# ============================ c2c ============================================
+
+# perf c2c report --stdio's "Shared Cache Line Distribution Pareto": per
+# cache line, a summary row (its HITM and store counts, its address), then
+# a row per offset and code address: the shares of the line's HITMs
+# (loads that found the line modified in another CPU's cache) and of its
+# stores, the offset, the code address and its symbol. The columns differ
+# with perf's version and the CPU (profiles/testdata/c2c/), so they are
+# found by their header's names, never by position.
+HEX = re.compile(r"^0x[0-9a-fA-F]+$")
+
+
+def c2c_columns(header):
+    """Returns the kinds of the percent columns between Num and Offset of
+    the Pareto header: "hitm", "peer" or "store", in order."""
+    names = [name.strip() for name in re.split(r"\s{2,}", header.lstrip("#").strip())]
+    between = names[names.index("Num") + 1:names.index("Offset")]
+    return ["hitm" if "hitm" in name.lower() or name in ("Rmt", "Lcl")
+            else "peer" if name == "Peer" else "store" for name in between]
+
+
+def c2c_lines(lines):
+    """Returns the Pareto's cache lines, in its order: [{"address": int,
+    "hitm": count, "offsets": {offset: {"hitm": [(share, code, symbol)],
+    "store": [...]}}}]."""
+    found, kinds, line = [], None, None
+    in_pareto = False
+    for text in lines:
+        if "Shared Cache Line Distribution Pareto" in text:
+            in_pareto = True
+            continue
+        if not in_pareto:
+            continue
+        if text.lstrip().startswith("#") and " Num " in text and "Offset" in text:
+            kinds = c2c_columns(text)
+            continue
+        fields = text.split()
+        if kinds is None or not fields or set(fields[0]) <= set("-|") or fields[0].startswith("---"):
+            continue
+        if len(fields) == len(kinds) + 2 and fields[0].isdigit() and HEX.match(fields[-1]):
+            counts = [int(field) for field in fields[1:-1]]
+            line = {"address": int(fields[-1], 16), "offsets": {},
+                    "hitm": sum(c for c, kind in zip(counts, kinds) if kind == "hitm")}
+            found.append(line)
+            continue
+        shares = [field for field in fields[:len(kinds)] if field.endswith("%")]
+        if line is None or len(shares) != len(kinds):
+            continue
+        rest = fields[len(kinds):]
+        hexes = [field for field in rest if HEX.match(field)]
+        if len(hexes) < 2:
+            continue
+        offset, code = int(hexes[0], 16), hexes[1]
+        symbol = rest[rest.index("[.]") + 1] if "[.]" in rest else \
+            rest[rest.index("[k]") + 1] if "[k]" in rest else code
+        entry = line["offsets"].setdefault(offset, {"hitm": [], "store": []})
+        for share, kind in zip(shares, kinds):
+            value = float(share.rstrip("%"))
+            if value > 0 and kind in ("hitm", "peer"):
+                entry["hitm"].append((value, code, symbol))
+            elif value > 0 and kind == "store":
+                entry["store"].append((value, code, symbol))
+    return found
+
+
+def c2c_hitm_total(lines):
+    """Returns the HITMs the report's Trace Event Information counted, or
+    None when it has no such block."""
+    total = None
+    for text in lines:
+        match = re.match(r"^\s*Load (Local|Remote) HITM\s*:\s*(\d+)", text)
+        if match:
+            total = (total or 0) + int(match[2])
+    return total
+
+
+def variables_at(binary, address):
+    """Returns {offset in address's 64-byte line: variable} from binary's
+    data symbols. The program is position-independent, but loaded at a
+    page boundary: a variable's offset in its page, and so in its line,
+    is the one nm gives."""
+    if not binary:
+        return {}
+    done = subprocess.run(["nm", "-S", "--defined-only", binary], capture_output=True, text=True)
+    line_start = address % 4096 & ~63
+    found = {}
+    for text in done.stdout.splitlines():
+        fields = text.split()
+        if len(fields) == 4 and fields[2] in "bBdD":
+            start, size = int(fields[0], 16) % 4096, int(fields[1], 16)
+            for offset in range(max(start, line_start), min(start + size, line_start + 64)):
+                found.setdefault(offset - line_start, fields[3].split("@")[0])
+    return found
+
+
+def c2c(report_path, binary=None, shown=3):
+    """The c2c subcommand: the lines with the most HITMs, and per offset
+    who stored to it and who loaded it with a HITM. Returns 0."""
+    with open(report_path) as file:
+        lines = file.read().splitlines()
+    total = c2c_hitm_total(lines)
+    found = c2c_lines(lines)
+    if total is None:
+        total = sum(line["hitm"] for line in found)
+    if total == 0 or not found:
+        print("c2c: no load found its line modified in another CPU's cache (no HITM) in this run:\n"
+              "  nothing written is shared on the request path, or the run was too short (BENCHTIME=)")
+        return 0
+    print(f"c2c: {total:,} loads found their line modified in another CPU's cache (HITM);"
+          f" the {min(shown, len(found))} lines with most:")
+    for line in found[:shown]:
+        names = variables_at(binary, line["address"])
+        print(f"  line {line['address']:#x}: {line['hitm']:,} HITMs")
+        for offset, who in sorted(line["offsets"].items()):
+            what = f"{names[offset]} (+{offset:#04x})" if offset in names else f"+{offset:#04x}"
+            parts = []
+            for kind, verb in (("store", "stored to by"), ("hitm", "loaded, HITM, by")):
+                largest = {}        # a symbol's largest share of a column
+                for share, _, symbol in who[kind]:
+                    largest[symbol] = max(share, largest.get(symbol, 0))
+                if largest:
+                    parts.append(verb + " " + ", ".join(
+                        f"{symbol} {share:.0f}%" for symbol, share in
+                        sorted(largest.items(), key=lambda item: -item[1])[:3]))
+            print(f"    {what:<24} {'; '.join(parts) or 'neither'}")
+    print("  (the shares are of the line's HITMs and of its stores; a false sharing is an offset\n"
+          "   that only loads, next to one that stores, in the same line)")
+    return 0
+
+
 # ============================ syscalls =======================================
 
 # The syscalls subcommand's exit status when the trace lost events.
@@ -434,11 +625,16 @@ def main(argv):
         return flame(*argv[2:])
     if len(argv) == 4 and argv[1] == "stat":
         return stat(argv[2], argv[3])
+    if len(argv) in (3, 4) and argv[1] == "c2c":
+        return c2c(*argv[2:])
+    if len(argv) == 4 and argv[1] == "topdown":
+        return topdown(argv[2], argv[3])
     if len(argv) == 4 and argv[1] == "syscalls":
         return syscalls(argv[2], argv[3])
     if len(argv) == 5 and argv[1] == "offcpu":
         return offcpu(argv[2], int(argv[3]), argv[4])
-    fail("usage: perfreport.py flame DIR ROOT FOCUS TEMPLATE BINARY | stat CSV CALLS"
+    fail("usage: perfreport.py flame DIR ROOT FOCUS TEMPLATE BINARY | stat CSV CALLS | topdown FILE GROUP"
+         " | c2c REPORT [BINARY]"
          " | syscalls TRACE REQUESTS | offcpu DIR SERVER-PID REQUESTS")
 
 

@@ -35,6 +35,38 @@ CASES = [
      ["not supported", "not counted"]),
 ]
 
+# sample, {core type: {metric: percent}} the top-down reader must find
+TOPDOWN_CASES = [
+    ("intel-sapphire-rapids.txt", {None: {"retiring": 15.2, "bad_speculation": 3.1,
+                                          "frontend_bound": 13.0, "backend_bound": 68.7}}),
+    ("intel-sapphire-rapids-perf6.4.txt", {None: {"retiring": 17.2, "bad_speculation": 23.1,
+                                                  "frontend_bound": 41.4, "backend_bound": 18.4}}),
+    ("intel-hybrid.txt", {"cpu_core": {"retiring": 23.4, "bad_speculation": 0.8,
+                                       "frontend_bound": 8.2, "backend_bound": 67.6},
+                          "cpu_atom": {"retiring": 20.0, "bad_speculation": -2.3,
+                                       "frontend_bound": 2.4, "backend_bound": 79.8}}),
+    ("intel-tiger-lake-json-metrics.txt", {None: {"retiring": 22.2, "bad_speculation": 40.5,
+                                                  "frontend_bound": 17.2, "backend_bound": 20.1}}),
+    ("amd-zen4.txt", {None: {"retiring": 33.7, "bad_speculation": 0.0,
+                             "frontend_bound": 65.1, "backend_bound": 1.2}}),
+    ("arm64-neoverse-n2.txt", {None: {"retiring": 5.1, "bad_speculation": 0.0,
+                                      "frontend_bound": 26.7, "backend_bound": 68.8}}),
+    ("vm.txt", {}),
+]
+
+# sample, the first line's address, {offset: (symbols that stored, symbols
+# that loaded with a HITM)}, the HITMs the report counted in all
+C2C_CASES = [
+    ("intel-user.txt", 0x55c8971f0080, {0x0: ({"0x00000000000013f4", "0x00000000000013e2"},
+                                              {"0x00000000000013e9", "0x00000000000013e2"}),
+                                        0x20: (set(), {"0x0000000000001447"})}, 381),
+    ("amd-ibs.txt", 0x20ea08034080, {0x30: (set(), {"github.com/perfgo/perfgo/e"}),
+                                     0x38: (set(), {"github.com/perfgo/perfgo/e"})}, 2096),
+    ("intel-kernel-callchains.txt", 0xffffffffb7879600,
+     {0x0: ({"refcount_dec_not_one"}, {"refcount_dec_not_one"})}, 638),
+    ("vm-no-samples.txt", None, {}, 0),
+]
+
 # sample, requests wrk counted, lines the report must contain, lines it must not
 SYSCALL_CASES = [
     ("perf-trace.txt", 12_934, ["recvfrom         1.00", "newfstatat       1.00   FAILS 100% of the time",
@@ -87,6 +119,28 @@ def main():
     for sample, wanted, unwanted in CASES:
         text = report(perfreport.stat, os.path.join(TESTDATA, "perf-stat", sample), CALLS)
         failures += check(sample, text, wanted, unwanted)
+    for sample, wanted in TOPDOWN_CASES:
+        with open(os.path.join(TESTDATA, "topdown", sample)) as file:
+            found = perfreport.topdown_metrics(file.read().splitlines())
+        if found != wanted:
+            failures.append(f"{sample}: top-down read as {found},\n  want {wanted}")
+    text = report(perfreport.topdown, os.path.join(TESTDATA, "topdown", "vm.txt"), "TopdownL1")
+    failures += check("vm.txt", text, ["top-down: not here: this machine gives perf no hardware counters"],
+                      ["retiring"])
+    if len(text.splitlines()) != 1:
+        failures.append(f"vm.txt: want one line where there are no counters, got:\n{text}")
+    for sample, address, offsets, hitm in C2C_CASES:
+        with open(os.path.join(TESTDATA, "c2c", sample)) as file:
+            lines = file.read().splitlines()
+        found = perfreport.c2c_lines(lines)
+        total = perfreport.c2c_hitm_total(lines)
+        total = sum(line["hitm"] for line in found) if total is None else total
+        first = found[0] if found else {"address": None, "offsets": {}}
+        read = {offset: ({s for _, _, s in who["store"]}, {s for _, _, s in who["hitm"]})
+                for offset, who in first["offsets"].items()}
+        if (first["address"], read, total) != (address, offsets, hitm):
+            failures.append(f"{sample}: c2c read line {first['address']}, offsets {read}, {total} HITMs;\n"
+                            f"  want line {address}, offsets {offsets}, {hitm} HITMs")
     for sample, requests, wanted, unwanted in SYSCALL_CASES:
         text = report(perfreport.syscalls, os.path.join(TESTDATA, "syscalls", sample), requests)
         failures += check(sample, text, wanted, unwanted)
@@ -98,7 +152,10 @@ def main():
         print(f"FAIL: {failure}")
     if not failures:
         print(f"perf stat reader: {len(CASES)} kinds of machine read as they should (a VM, Intel"
-              " hybrid\n  as root and as a user, AMD, Intel); system call reader:"
+              " hybrid\n  as root and as a user, AMD, Intel); top-down reader: "
+              f"{len(TOPDOWN_CASES)} machines' perf stat -M\n  (Intel, Intel hybrid, AMD Zen 4, Arm Neoverse, a VM);"
+              f" perf c2c reader: {len(C2C_CASES)} reports (Intel, AMD IBS,\n  kernel call chains, none);"
+              " system call reader:"
               f" {len(SYSCALL_CASES)} traces (perf trace,\n  one that lost events, strace);"
               f" flame graph ranking: {len(FRAME_CASES)} trees")
     return 1 if failures else 0

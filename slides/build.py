@@ -68,6 +68,8 @@ ASSETS = {
     "benchcmp-1-2.txt": (f"{OUT}/benchcmp/stage1-vs-stage2/benchstat.txt", "make benchcmp OLD=1 NEW=2"),
     "syscalls.txt": (f"{OUT}/stage{LAST}/perf/syscalls/report.txt", f"make stage{LAST} syscalls"),
     "offcpu.txt": (f"{OUT}/stage{LAST}/perf/offcpu/report.txt", f"make stage{LAST} offcpu"),
+    "cpusplit.txt": (f"{OUT}/stage{LAST}/cpusplit/report.txt", f"make stage{LAST} cpusplit"),
+    "latency.png": (f"{OUT}/stage{LAST}/latency/latency.png", f"make stage{LAST} latency"),
     "nagle.txt": (f"{OUT}/nagle/report.txt", "make nagle"),
     "pgo.txt": (f"{OUT}/stage{LAST}/pgo/report.txt", f"make stage{LAST} pgo"),
     "compare.json": (f"{OUT}/compare/compare.json", "make compare"),

@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# hardware-smoke.sh OUT LAST - the hardware's side, inside make test.
+#
+#   cachelines  stages 5 and LAST give visitor_count its cache lines to
+#               itself (nm; no run needed, the same on every CPU); stage
+#               3's layout is printed, whatever the linker chose
+#   cpusplit    the live server under wrk for a second: utilisation first,
+#               and a split of a request's CPU whose parts add up
+#   latency     the live server at fixed offered rates, a second each: a
+#               row per rate, p50 at most p99; where a queue built up, the
+#               latency from the schedule well above h2load's own (the
+#               coordinated omission it corrects); a PNG that draws each line
+# Fails, saying which, when one does not show what it must.
+set -euo pipefail
+
+out=${1:?usage: hardware-smoke.sh OUT LAST}
+last=${2:?last stage}
+smoke=$out/hardware-smoke
+rm -rf "$smoke"
+mkdir -p "$smoke"
+
+for stage in 3 5 "$last"; do
+    profiles/cachelines.py "$out/stage$stage/bench-uncounted" "$out/stage$stage/hi.o" \
+        "$smoke/cachelines-$stage" >"$smoke/cachelines-$stage.txt"
+done
+for stage in 5 "$last"; do
+    python3 - "$smoke/cachelines-$stage/cachelines.json" "$stage" <<'PY' || { cat "$smoke/cachelines-$stage.txt"; exit 1; }
+import json, sys
+layout = json.load(open(sys.argv[1]))
+stage = sys.argv[2]
+if not layout["found"]:
+    sys.exit(f"FAIL: stage {stage}: no {layout['hot']} in its bench-uncounted")
+for size, names in layout["neighbours"].items():
+    if names:
+        sys.exit(f"FAIL: stage {stage}: {layout['hot']} shares its {size}-byte block with {', '.join(names)}")
+PY
+done
+
+# make stageN c2c names the offsets of a line from the same layout: a
+# variable's offset in its page survives the program's loading anywhere.
+python3 - "$out/stage$last/bench-uncounted" <<'PY' || exit 1
+import subprocess, sys
+sys.path.insert(0, "profiles")
+import perfreport
+binary = sys.argv[1]
+symbols = dict((f[3], int(f[0], 16)) for f in (line.split() for line in subprocess.run(
+    ["nm", "-S", "--defined-only", binary], capture_output=True, text=True).stdout.splitlines()) if len(f) == 4)
+loaded = 0x555555554000 + symbols["visitor_count"]        # where a run would find it
+names = perfreport.variables_at(binary, loaded)
+if names.get(loaded % 64) != "visitor_count":
+    sys.exit(f"FAIL: c2c's names for the line of visitor_count at {loaded:#x}: {names}")
+PY
+DURATION=1s bench/cpusplit.py "$out/stage$last/server" "$out/stage$last/bench-uncounted" "$smoke/cpusplit" \
+    >"$smoke/cpusplit.txt" 2>&1 || { cat "$smoke/cpusplit.txt"; echo "FAIL: make stage$last cpusplit"; exit 1; }
+head -n 1 "$smoke/cpusplit.txt" | grep -q '^utilisation: [0-9]* CPUs' \
+    || { cat "$smoke/cpusplit.txt"; echo "FAIL: cpusplit: utilisation is not its first line"; exit 1; }
+python3 - "$smoke/cpusplit/cpusplit.json" <<'PY' || { cat "$smoke/cpusplit.txt"; exit 1; }
+import json, sys
+split = json.load(open(sys.argv[1]))
+rows = {row["name"].split(" (")[0]: row["cpu_s"] for row in split["rows"]}
+total = sum(rows.values())
+problems = []
+if split["requests"] <= 0:
+    problems.append("wrk counted no request")
+if any(seconds < 0 for seconds in rows.values()):
+    problems.append(f"a negative part: {rows}")
+for part in ("the handler", "civetweb and libc", "kernel, for the server", "wrk, the load generator"):
+    if not rows.get(part, 0) > 0:
+        problems.append(f"no CPU time for {part!r}: {rows}")
+if not 0 < split["handler_percent"] < 100:
+    problems.append(f"the handler is {split['handler_percent']}% of a request")
+# The parts are the busy time shared out: they add up to it, give or take
+# the kernel's 10 ms ticks (the rest is what none of them accounts for).
+if not 0.8 * split["busy_s"] <= total <= 1.3 * split["busy_s"]:
+    problems.append(f"the parts add up to {total:.2f} s, the CPUs were busy {split['busy_s']:.2f} s")
+if problems:
+    sys.exit("FAIL: cpusplit: " + "; ".join(problems))
+PY
+grep -q '^the handler is [0-9.]*% of a request' "$smoke/cpusplit.txt" \
+    || { cat "$smoke/cpusplit.txt"; echo "FAIL: cpusplit: no 'the handler is N% of a request' line"; exit 1; }
+SECONDS_PER_RATE=1 bench/latency.py "$out/stage$last/server" "$smoke/latency" >"$smoke/latency.txt" 2>&1 \
+    || { cat "$smoke/latency.txt"; echo "FAIL: make stage$last latency"; exit 1; }
+/usr/bin/python3 - "$smoke/latency/latency.json" "$smoke/latency/latency.png" <<'PY' || { cat "$smoke/latency.txt"; exit 1; }
+import json, sys
+from PIL import Image
+run = json.load(open(sys.argv[1]))
+problems = []
+if len(run["rows"]) != 8:
+    problems.append(f"{len(run['rows'])} rates measured, want 8")
+for row in run["rows"]:
+    if not (row["requests"] > 0 and 0 < row["p50_ms"] <= row["p99_ms"] and row["sent_p99_ms"] > 0):
+        problems.append(f"at {row['offered']:.0f} req/s: {row}")
+queued = [row for row in run["rows"] if row["achieved"] < 0.9 * row["offered"]]
+if not queued:
+    problems.append("no rate, up to 150% of wrk's capacity, built a queue")
+for row in queued:
+    if not row["p99_ms"] > 2 * row["sent_p99_ms"]:
+        problems.append(f"at {row['offered']:.0f} req/s a queue built up, yet p99 from the schedule"
+                        f" {row['p99_ms']:.2f} ms is not above twice h2load's {row['sent_p99_ms']:.2f} ms")
+# The picture, by what it draws: the p99 line (red) and the p50 line
+# (blue), each across much of the plot's width.
+image = Image.open(sys.argv[2]).convert("RGB")
+width, height = image.size
+for name, colour in (("p99", (0xc0, 0x39, 0x2b)), ("p50", (0x24, 0x71, 0xa3)),
+                     ("h2load's p99", (0x7d, 0x7d, 0x7d))):
+    columns = {x for x in range(width) for y in range(0, height, 2)
+               if sum(abs(a - b) for a, b in zip(image.getpixel((x, y)), colour)) < 60}
+    if len(columns) < width // 3:
+        problems.append(f"latency.png: the {name} line spans {len(columns)} of {width} columns")
+if problems:
+    sys.exit("FAIL: latency: " + "; ".join(problems))
+PY
+echo "hardware smoke run: visitor_count alone on its 128 bytes in stages 5 and $last; in stage 3,"
+echo "  $(grep -m1 '^visitor_count' "$smoke/cachelines-3.txt" | sed 's/:$//')"
+echo "  cpusplit: $(grep -m1 '^the handler is' "$smoke/cpusplit.txt"), utilisation first, the parts add up;"
+echo "  latency: 8 offered rates, open loop; a queue's wait seen from the schedule, not by h2load"
