@@ -98,8 +98,8 @@ perf-smoke: $(foreach unit,$(STAGE_UNITS) challenge-given,$(OUT)/$(unit)/bench-u
 # split, checked by what they show (profiles/hardware-smoke.sh).
 .PHONY: hardware-smoke c2c-smoke
 hardware-smoke: $(foreach stage,3 5 $(LAST_STAGE),$(OUT)/stage$(stage)/bench-uncounted $(OUT)/stage$(stage)/hi.o) \
-                $(OUT)/stage$(LAST_STAGE)/server | deps-bench deps-perf
-	@echo "--- the hardware: the counter's cache lines (nm); the live server's CPU split, and latency"
+                $(OUT)/stage$(LAST_STAGE)/server $(OUT)/stage$(LAST_STAGE)/bench | deps-bench deps-perf
+	@echo "--- the hardware: the counter's cache lines (nm), make visitcount; the live server's CPU split, latency"
 	@profiles/hardware-smoke.sh $(OUT) $(LAST_STAGE)
 
 SMOKE_RUNS += hardware-smoke

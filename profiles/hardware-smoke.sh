@@ -4,6 +4,8 @@
 #   cachelines  stages 5 and LAST give visitor_count its cache lines to
 #               itself (nm; no run needed, the same on every CPU); stage
 #               3's layout is printed, whatever the linker chose
+#   visitcount  the BenchmarkVisitCount family side by side, briefly: four
+#               comparisons with the stages' counter, each with its p-value
 #   cpusplit    the live server under wrk for a second: utilisation first,
 #               and a split of a request's CPU whose parts add up
 #   latency     the live server at fixed offered rates, a second each: a
@@ -49,6 +51,31 @@ loaded = 0x555555554000 + symbols["visitor_count"]        # where a run would fi
 names = perfreport.variables_at(binary, loaded)
 if names.get(loaded % 64) != "visitor_count":
     sys.exit(f"FAIL: c2c's names for the line of visitor_count at {loaded:#x}: {names}")
+PY
+# make visitcount, briefly: every variant against the stages' counter,
+# each with its p-value (or ~).
+COUNT=6 BENCHTIME=2000x bench/benchtool.py variants "$smoke/visitcount" "$out/stage$last/bench" \
+    BenchmarkVisitCountAtomic BenchmarkVisitCountAtomicUnpadded BenchmarkVisitCountAtomicRelaxed \
+    BenchmarkVisitCountPerThread BenchmarkVisitCountMutex >"$smoke/visitcount.txt" 2>&1 \
+    || { cat "$smoke/visitcount.txt"; echo "FAIL: make visitcount"; exit 1; }
+for variant in AtomicUnpadded AtomicRelaxed PerThread Mutex; do
+    grep -q "$variant vs Atomic" "$smoke/visitcount.txt" \
+        || { cat "$smoke/visitcount.txt"; echo "FAIL: make visitcount: no $variant vs Atomic"; exit 1; }
+done
+[ "$(grep -cE '(~|[-+][0-9.]+%) \(p=[0-9.]+\)' "$smoke/visitcount.txt")" -ge 1 ] \
+    && [ "$(grep -oE '(~|[-+][0-9.]+%) \(p=[0-9.]+\)' "$smoke/visitcount.txt" | wc -l)" = 4 ] \
+    || { cat "$smoke/visitcount.txt"; echo "FAIL: make visitcount: want 4 deltas with p-values"; exit 1; }
+
+# Where there are more than two CPUs, the server and wrk get halves of
+# them (this machine may have two: the rule is checked by itself).
+python3 - <<'PY' || exit 1
+import sys
+sys.path.insert(0, "bench")
+from cpusplit import cpu_sets
+for cpus, wanted in (([0, 1], (None, None)), ([0], (None, None)), ([0, 1, 2, 3], ([0, 1], [2, 3])),
+                     ([2, 5, 7, 3, 1, 0, 4, 6], ([0, 1, 2, 3], [4, 5, 6, 7])), ([0, 1, 2], ([0], [1, 2]))):
+    if cpu_sets(cpus) != wanted:
+        sys.exit(f"FAIL: cpusplit's CPUs for {cpus}: {cpu_sets(cpus)}, want {wanted}")
 PY
 DURATION=1s bench/cpusplit.py "$out/stage$last/server" "$out/stage$last/bench-uncounted" "$smoke/cpusplit" \
     >"$smoke/cpusplit.txt" 2>&1 || { cat "$smoke/cpusplit.txt"; echo "FAIL: make stage$last cpusplit"; exit 1; }

@@ -52,8 +52,13 @@ expect_in "$smoke/mem-none/mem-top.txt" '^nothing allocated per request' "stage 
 profile block "$out/stage4/bench-cpu" block BENCHTIME=0.3s CONTENTION_LIB="$out/profiles/libcontention.so"
 expect_in "$smoke/block/block-top.txt" color_is_valid "stage 4 contention profile"
 expect_in "$smoke/block/block-locks.txt" '^  shared_match_lock (stages/' "stage 4's lock, by its name"
-profile block "$out/challenge-given/bench-cpu" block-challenge BENCHTIME=0.3s \
-    CONTENTION_LIB="$out/profiles/libcontention.so"
+# Contention needs both threads on a CPU at once: on a machine that other
+# processes keep busy, a short run can have none. Up to three runs.
+for _ in 1 2 3; do
+    profile block "$out/challenge-given/bench-cpu" block-challenge BENCHTIME=0.3s \
+        CONTENTION_LIB="$out/profiles/libcontention.so"
+    grep -q '^no mutex contention recorded' "$smoke/block-challenge/block-top.txt" || break
+done
 expect_in "$smoke/block-challenge/block-locks.txt" '^  stats (challenge/hi.c' \
     "a contention profile whose waits are under 10 ms, its lock by name"
 profile server "$out/stage$last/server-cpu" server DURATION=2s
