@@ -34,6 +34,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import textwrap
 
 import benchstats
 
@@ -172,14 +173,15 @@ def benchcmp(outdir, specs):
 
 # ============================ variants =======================================
 
-def variants(outdir, binary, base, others):
-    """The variants subcommand: benchmarks of one binary side by side, each
-    of others against base, as benchcmp sets stages side by side. All of
-    them run in every one of COUNT runs, so each pair is measured in the
-    same moments. Returns 0."""
+def variants(outdir, binary, pairs):
+    """The variants subcommand: benchmarks of one binary side by side, as
+    benchcmp sets stages side by side. pairs are "OLD:NEW" benchmark
+    names; every benchmark named runs in each of COUNT runs, so that each
+    pair is measured in the same moments. Returns 0."""
     count = positive_setting("COUNT", 10)
     benchtime = os.environ.get("BENCHTIME") or "0.2s"
-    names = [base] + others
+    pairs = [pair.split(":", 1) for pair in pairs]
+    names = list(dict.fromkeys(name for pair in pairs for name in pair))
     warn_about_count(count)
     runs = {}
     interactive = sys.stderr.isatty()
@@ -192,12 +194,26 @@ def variants(outdir, binary, base, others):
     missing = [name for name in names if name not in runs]
     if missing:
         fail(f"{binary} has no {', '.join(missing)}")
-    print(f"{binary}: {count} runs, BENCHTIME={benchtime}; each column against the first\n")
-    labels = [name.replace("BenchmarkVisitCount", "") or name for name in names]
-    columns = [{"BenchmarkVisitCount": runs[name]} for name in names]
+    print(f"{binary}: {count} runs, BENCHTIME={benchtime}\n")
+    prefix = os.path.commonprefix(names)
+    label = lambda name: name[len(prefix):] or name
+    width = max(len(f"{label(new)} vs {label(old)}") for old, new in pairs) + 2
     table = io.StringIO()
     with contextlib.redirect_stdout(table):
-        print_benchstat(labels, columns, METRICS[:1], [(0, i) for i in range(1, len(names))])
+        print(f"{prefix + ' time/op':{width}} {'old':>16} {'new':>16}   delta")
+        for old, new in pairs:
+            before, after = ([r["real_time"] for r in runs[name]] for name in (old, new))
+            p = benchstats.u_test(before, after)
+            change = benchstats.delta(p, statistics.median(before), statistics.median(after))
+            print(f"{label(new) + ' vs ' + label(old):{width}} {cell(before, 'real_time', 'ns'):>16}"
+                  f" {cell(after, 'real_time', 'ns'):>16}   {change} (p={p:.3f} n={len(before)}+{len(after)})")
+        waited = [f"{label(name)} {sum(map(waited_for_cpu, runs[name]))}" for name in names
+                  if any(map(waited_for_cpu, runs[name]))]
+        if waited:
+            print("\nnote: runs whose threads waited for a CPU more than 10% of the time (another process,\n"
+                  "      or the hypervisor, held it): contention costs only while both threads run at\n"
+                  "      once, and such runs understate it. Of " + str(count) + ":")
+            print(textwrap.fill(", ".join(waited), 96, initial_indent="      ", subsequent_indent="      "))
     print(table.getvalue(), end="")
     os.makedirs(outdir, exist_ok=True)
     with open(os.path.join(outdir, "benchstat.txt"), "w") as file:
@@ -438,10 +454,10 @@ def main(argv):
         return benchcmp(argv[2], argv[3:])
     if len(argv) >= 4 and argv[1] == "compare":
         return compare(argv[2], argv[3:])
-    if len(argv) >= 6 and argv[1] == "variants":
-        return variants(argv[2], argv[3], argv[4], argv[5:])
+    if len(argv) >= 5 and argv[1] == "variants":
+        return variants(argv[2], argv[3], argv[4:])
     fail("usage: benchtool.py benchcmp OUTDIR [LABEL=]BENCH [LABEL=]BENCH... | compare OUTDIR STAGE-DIR..."
-         " | variants OUTDIR BENCH BASE OTHER...")
+         " | variants OUTDIR BENCH OLD:NEW...")
 
 
 if __name__ == "__main__":

@@ -4,12 +4,16 @@
   cpusplit.py SERVER BENCH OUTDIR
 
 Utilisation first (Brendan Gregg's USE method): how busy each CPU was
-while wrk loaded SERVER. Then that busy time, shared out per request:
+while wrk loaded SERVER, and saturation: how much of the time a runnable
+task waited for a CPU. Then that busy time, shared out per request:
 
-  the handler          BENCH's BenchmarkHi ns/op: the handler alone, warm,
-                       measured apart (the server is not instrumented)
+  the handler          BENCH's BenchmarkHi ns/op: the handler through the
+                       router, warm, measured apart (the server is not
+                       instrumented): a lower bound of its cost inside
   civetweb and libc    the server's user time, less the handler
-  kernel, for the server   its system time: poll, recv, send
+  kernel, in the server   its system time: poll, recv, send, and on
+                       loopback the delivery of its answers into wrk's
+                       sockets, which runs in the sender's system call
   wrk                  the load generator's user and system time
   kernel, interrupts   /proc/stat's irq and softirq (loopback delivery),
                        where the kernel counts them apart from processes
@@ -75,6 +79,17 @@ def cpu_times():
             times[fields[0]] = {"busy": user + nice + system + irq + softirq,
                                 "idle": idle + iowait, "irq": irq + softirq, "steal": steal}
     return times
+
+
+def cpu_pressure():
+    """Returns the microseconds in which some runnable task waited for a
+    CPU (/proc/pressure/cpu, the "some" line's total), or None where the
+    kernel has no pressure stall information."""
+    try:
+        with open("/proc/pressure/cpu") as file:
+            return int(re.search(r"^some .*total=(\d+)", file.read(), re.M)[1])
+    except (OSError, TypeError):
+        return None
 
 
 def process_times(pid):
@@ -148,9 +163,9 @@ def measure(server, bench, duration, connections, directory):
     handler = handler_ns(bench, server_cpus)
     process, port = start_server(server, server_cpus, directory)
     try:
-        cpu_before, server_before = cpu_times(), process_times(process.pid)
+        cpu_before, server_before, pressure_before = cpu_times(), process_times(process.pid), cpu_pressure()
         requests, wall, wrk_user, wrk_system, report = run_wrk(port, wrk_cpus, duration, connections)
-        cpu_after, server_after = cpu_times(), process_times(process.pid)
+        cpu_after, server_after, pressure_after = cpu_times(), process_times(process.pid), cpu_pressure()
     finally:
         process.terminate()
         process.wait(timeout=20)
@@ -164,6 +179,8 @@ def measure(server, bench, duration, connections, directory):
         "server_user": server_after[0] - server_before[0],
         "server_system": server_after[1] - server_before[1],
         "wrk_user": wrk_user, "wrk_system": wrk_system, "wrk_report": report,
+        "waited": None if pressure_before is None or pressure_after is None
+        else (pressure_after - pressure_before) / 1e6,
     }
 
 
@@ -180,10 +197,10 @@ def split(m):
     irq = sum(cpu["irq"] for cpu in m["per_cpu"].values())
     handler = min(m["handler_ns"] * 1e-9 * m["requests"], m["server_user"])
     rows = [
-        ("the handler (hi_handle, as BenchmarkHi)", handler),
+        ("the handler (BenchmarkHi: with the router, apart)", handler),
         ("civetweb and libc (the server's user time, less the handler)", m["server_user"] - handler),
-        ("kernel, for the server (its system calls)", m["server_system"]),
-        ("wrk, the load generator (user and system)", m["wrk_user"] + m["wrk_system"]),
+        ("kernel, in the server's threads (system calls, delivery)", m["server_system"]),
+        ("wrk, the load generator (user, and kernel as above)", m["wrk_user"] + m["wrk_system"]),
     ]
     tasks = sum(seconds for _, seconds in rows)
     irq_inside = tasks + irq > 1.03 * busy
@@ -204,6 +221,9 @@ def report(m, outdir):
     print(f"utilisation: {cpus} CPUs, {m['wall']:.1f} s of wrk: "
           + ", ".join(f"{name} {100 * c['busy'] / max(c['busy'] + c['idle'], 1e-9):.0f}% busy"
                       for name, c in m["per_cpu"].items()))
+    if m["waited"] is not None:
+        print(f"saturation: some runnable task waited for a CPU {100 * m['waited'] / m['wall']:.0f}%"
+              " of the time (/proc/pressure/cpu)")
     steal = sum(c["steal"] for c in m["per_cpu"].values())
     if steal > 0.02 * m["wall"] * cpus:
         print(f"  (and {steal:.2f} s stolen by the hypervisor: another guest ran on these CPUs)")
@@ -222,8 +242,10 @@ def report(m, outdir):
         print(f"  (the processes' times add up to {100 * total / busy:.0f}% of the CPUs' busy time:"
               " the kernel's tick-based accounts are this coarse)")
     handler_share = 100 * rows[0][1] / total
+    server = m["server_user"] + m["server_system"]
     print(f"\nthe handler is {handler_share:.1f}% of a request's CPU"
-          f" ({m['handler_ns']:.0f} ns of {per_request(total) * 1000:,.0f})")
+          f" ({m['handler_ns']:.0f} ns of {per_request(total) * 1000:,.0f}),"
+          f" {100 * rows[0][1] / server:.1f}% of the server's ({per_request(server) * 1000:,.0f} ns)")
     if rows[0][1] >= m["server_user"]:
         print("  (capped at the server's user time: BenchmarkHi ran slower than the whole server"
               " did per request, on a busy machine)")

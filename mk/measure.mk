@@ -135,13 +135,14 @@ compare: $(foreach unit,$(STAGE_UNITS),$(OUT)/$(unit)/bench $(OUT)/$(unit)/serve
                                         $(OUT)/$(unit)/instr/instr.json) | deps-bench
 	@bench/benchtool.py compare $(OUT)/compare $(addprefix $(OUT)/,$(STAGE_UNITS))
 
-# visitcount: ways of counting visitors from every CPU, each against the
-# stages' own (atomic_fetch_add, alone on its cache lines), COUNT=10 runs.
+# visitcount: ways of counting visitors from every CPU, COUNT=10 runs:
+# each against the stages' own (atomic_fetch_add, alone on its lines),
+# and the per-thread counters packed into one line against padded.
+VISITCOUNT_PAIRS := $(addprefix BenchmarkVisitCountAtomic:BenchmarkVisitCount,Relaxed PerThread Mutex) \
+  BenchmarkVisitCountPerThread:BenchmarkVisitCountPacked
 .PHONY: visitcount
 visitcount: $(OUT)/stage$(LAST_STAGE)/bench | deps-bench
-	@bench/benchtool.py variants $(OUT)/visitcount $< BenchmarkVisitCountAtomic \
-	  BenchmarkVisitCountAtomicUnpadded BenchmarkVisitCountAtomicRelaxed \
-	  BenchmarkVisitCountPerThread BenchmarkVisitCountMutex
+	@bench/benchtool.py variants $(OUT)/visitcount $< $(VISITCOUNT_PAIRS)
 
 # ============================ The compiler as a tool ==========================
 

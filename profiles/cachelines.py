@@ -4,7 +4,8 @@ request writes (make stageN cachelines).
 
   cachelines.py BINARY OBJECT OUTDIR [HOT]
 
-BINARY is the linked program, OBJECT the unit's own hi.o, HOT the variable
+BINARY is the linked program (make stageN cachelines: the server; make
+stageN c2c: the benchmark it ran), OBJECT the unit's own hi.o, HOT the variable
 every request writes (visitor_count). Prints the unit's variables by
 64-byte cache line, then whether HOT has its line to itself, and writes
 the same as OUTDIR/cachelines.json for the checks in make test:
@@ -32,7 +33,8 @@ DATA_TYPES = set("bBdDgGsSvV")
 
 def data_symbols(path):
     """Returns nm's defined data symbols of path: (address, size, name), by
-    address. Sizes nm does not know count as 1 byte."""
+    address. A symbol without a size (_end, __bss_start: the linker's
+    marks, not variables) is left out."""
     done = subprocess.run(["nm", "-n", "-S", "--defined-only", path],
                           capture_output=True, text=True, check=True)
     symbols = []
@@ -40,8 +42,6 @@ def data_symbols(path):
         fields = line.split()
         if len(fields) == 4 and fields[2] in DATA_TYPES:
             symbols.append((int(fields[0], 16), int(fields[1], 16) or 1, fields[3]))
-        elif len(fields) == 3 and fields[1] in DATA_TYPES:
-            symbols.append((int(fields[0], 16), 1, fields[2]))
     return symbols
 
 
@@ -93,9 +93,15 @@ def main(argv):
     if not found:
         print(f"{hot}: not in this program (renamed, or gone): nothing to say of its line")
     elif neighbours[str(LINE)]:
-        print(f"{hot} shares its {LINE}-byte line with {', '.join(neighbours[str(LINE)])}:\n"
-              f"  a CPU that reads one of them after another CPU counted waits for the line"
-              f" to come back\n  (false sharing)")
+        mine = [name for name in neighbours[str(LINE)] if name in own]
+        others = [name for name in neighbours[str(LINE)] if name not in own]
+        print(f"{hot} shares its {LINE}-byte line with:")
+        if mine:
+            print(f"  hi.c's own, which the handler may read: {', '.join(mine)}")
+        if others:
+            print(f"  others', which a request may never touch: {', '.join(others)}")
+        print("  a CPU that touches one of them after another CPU counted waits for the line to come"
+              "\n  back (false sharing)")
     elif neighbours[str(2 * LINE)]:
         print(f"{hot} has its {LINE}-byte line to itself, but shares the pair Intel's prefetcher"
               f" fetches\n  together (an Apple CPU's 128-byte line) with"

@@ -166,13 +166,14 @@ stat)
         LC_ALL=C perf stat -x, -D -1 --control "fifo:$outdir/control,$outdir/ack" -e "$events" \
         -o "$outdir/stat.csv" -- "$binary" >"$outdir/bench.txt" 2>"$outdir/perf.txt" \
         || { cat "$outdir/perf.txt" "$outdir/bench.txt" >&2; exit 1; }
+    echo "== $(basename "$(dirname "$binary")")"
     grep '^Benchmark' "$outdir/bench.txt"
     python3 "$here/perfreport.py" stat "$outdir/stat.csv" "$calls"
     # Top-down level 1: a metric group, TopdownL1 (Intel, Arm Neoverse) or
     # PipelineL1 (AMD Zen 4 on), in a second measured run. A quick probe
     # on `true` finds which one this perf and CPU can count; where none
     # can, the reader says so in one line.
-    group=TopdownL1
+    group="TopdownL1 or PipelineL1"
     for candidate in TopdownL1 PipelineL1; do
         LC_ALL=C perf stat -M "$candidate" -o "$outdir/probe.out" -- true >/dev/null 2>"$outdir/probe.err" || true
         cat "$outdir/probe.out" "$outdir/probe.err" >"$outdir/probe.txt" 2>/dev/null || true
@@ -192,20 +193,31 @@ c2c)
     # perf c2c samples loads and stores with their data addresses, from
     # the CPU's own memory sampling: Intel's load-latency PEBS, AMD's IBS,
     # Arm's SPE. A load that finds its line modified in another CPU's
-    # cache is a HITM: the lines with the most are the ones the CPUs fight
-    # over. It records physical addresses too, which needs
-    # perf_event_paranoid at 1 or below (make perf-allow), or root.
+    # cache is a HITM (on Arm, a peer hit): the lines with the most are
+    # the ones the CPUs fight over. First whether the CPU can sample
+    # memory at all (a VM rarely can), then whether this user may: it
+    # records physical addresses, which needs perf_event_paranoid at 1 or
+    # below (make perf-allow), or root. All of the process is recorded,
+    # kernel too: AMD's IBS cannot leave the kernel out.
     rm -f "$outdir/perf.data"
-    if ! BENCH='^BenchmarkHiParallel$' BENCHTIME=$benchtime COUNT=1 \
-            perf c2c record --all-user -o "$outdir/perf.data" -- "$binary" >"$outdir/bench.txt" 2>"$outdir/record.txt"; then
-        reason=$(grep -m1 -v '^\s*$' "$outdir/record.txt" | sed 's/^failed: //' || echo "record failed")
-        paranoid=$(cat /proc/sys/kernel/perf_event_paranoid 2>/dev/null || echo 2)
-        if [ "$(id -u)" != 0 ] && [ "$paranoid" -gt 1 ]; then
-            echo "c2c: SKIPPED: perf c2c needs perf_event_paranoid <= 1 (it is $paranoid): make perf-allow" >&2
-        else
-            echo "c2c: SKIPPED: perf cannot sample memory accesses here (perf: $reason); see make stageN cachelines" >&2
-        fi
+    # -e list names the memory events this CPU has (": available" after
+    # each in perf 6.1, the names alone in some later versions), or fails.
+    events=$(perf c2c record -e list 2>&1 || true)
+    if grep -qiE 'not supported|no pmu|failed' <<<"$events" || ! grep -q '[a-z]' <<<"$events"; then
+        reason=$(grep -m1 -v '^\s*$' <<<"$events" | sed 's/^failed: //')
+        echo "c2c: SKIPPED: no memory-access sampling on this CPU (perf: ${reason:-no memory events})" >&2
         exit 3
+    fi
+    paranoid=$(cat /proc/sys/kernel/perf_event_paranoid 2>/dev/null || echo 2)
+    if [ "$(id -u)" != 0 ] && [ "$paranoid" -gt 1 ]; then
+        echo "c2c: SKIPPED: perf c2c needs perf_event_paranoid <= 1 (it is $paranoid): make perf-allow" >&2
+        exit 3
+    fi
+    if ! BENCH='^BenchmarkHiParallel$' BENCHTIME=$benchtime COUNT=1 \
+            perf c2c record -o "$outdir/perf.data" -- "$binary" >"$outdir/bench.txt" 2>"$outdir/record.txt"; then
+        cat "$outdir/record.txt" >&2
+        echo "c2c: perf c2c record failed" >&2
+        exit 1
     fi
     grep '^Benchmark' "$outdir/bench.txt"
     perf c2c report -i "$outdir/perf.data" --stdio --full-symbols 2>/dev/null >"$outdir/report-full.txt" \

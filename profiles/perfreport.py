@@ -298,10 +298,10 @@ def stat(csv_path, calls):
     if unsupported:
         hardware = {"cycles", "instructions", "branches", "branch-misses", "cache-references", "cache-misses"}
         none_counted = not any(counters.get(name, {}).get("state") == "counted" for name in hardware)
-        why = ("no hardware counters here: this machine gives perf none, as a virtual machine"
-               " without a virtual PMU does; a laptop has them" if none_counted
+        why = ("no hardware counters here: this machine gives perf none, as a virtual machine\n"
+               "  without a virtual PMU does; a laptop has them" if none_counted
                else "this CPU has no such counter")
-        print(f"not supported ({why}): {', '.join(unsupported)}")
+        print(f"not supported: {', '.join(unsupported)}\n  ({why})")
     return 0
 
 
@@ -408,7 +408,7 @@ def c2c_lines(lines):
         if len(fields) == len(kinds) + 2 and fields[0].isdigit() and HEX.match(fields[-1]):
             counts = [int(field) for field in fields[1:-1]]
             line = {"address": int(fields[-1], 16), "offsets": {},
-                    "hitm": sum(c for c, kind in zip(counts, kinds) if kind == "hitm")}
+                    "hitm": sum(c for c, kind in zip(counts, kinds) if kind in ("hitm", "peer"))}
             found.append(line)
             continue
         shares = [field for field in fields[:len(kinds)] if field.endswith("%")]
@@ -432,13 +432,14 @@ def c2c_lines(lines):
 
 
 def c2c_hitm_total(lines):
-    """Returns the HITMs the report's Trace Event Information counted, or
-    None when it has no such block."""
+    """Returns the HITMs the report's Trace Event Information counted, and
+    the peer hits (Arm's SPE has no HITM: a load served from another
+    CPU's cache is a peer hit), or None when it has no such block."""
     total = None
     for text in lines:
-        match = re.match(r"^\s*Load (Local|Remote) HITM\s*:\s*(\d+)", text)
+        match = re.match(r"^\s*Load (?:HIT )?(Local|Remote) (HITM|Peer)\s*:\s*(\d+)", text)
         if match:
-            total = (total or 0) + int(match[2])
+            total = (total or 0) + int(match[3])
     return total
 
 
@@ -471,11 +472,12 @@ def c2c(report_path, binary=None, shown=3):
     if total is None:
         total = sum(line["hitm"] for line in found)
     if total == 0 or not found:
-        print("c2c: no load found its line modified in another CPU's cache (no HITM) in this run:\n"
+        print("c2c: no load found its line modified in another CPU's cache (no HITM, no peer hit)"
+              " in this run:\n"
               "  nothing written is shared on the request path, or the run was too short (BENCHTIME=)")
         return 0
-    print(f"c2c: {total:,} loads found their line modified in another CPU's cache (HITM);"
-          f" the {min(shown, len(found))} lines with most:")
+    print(f"c2c: {total:,} loads found their line modified in another CPU's cache (HITM; on Arm,"
+          f" a peer hit);\n  the {min(shown, len(found))} lines with most:")
     for line in found[:shown]:
         names = variables_at(binary, line["address"])
         print(f"  line {line['address']:#x}: {line['hitm']:,} HITMs")

@@ -27,7 +27,7 @@ CASES = [
                           "cache-misses", "3.61% of all"],
      ["not supported", "virtual machine"]),
     ("intel-hybrid-user-pinned.csv", ["2.09 per cycle (IPC)", "instructions              9,006,440,524",
-                                      "not supported (this CPU has no such counter): cache-references"],
+                                      "not supported: cache-references", "(this CPU has no such counter)"],
      ["virtual machine", "efficiency cores", "not counted (the counter exists"]),
     ("amd.csv", ["2.24 per cycle (IPC)", "0.11% of all", "this CPU has no such counter"],
      ["virtual machine", ":u"]),
