@@ -4,8 +4,8 @@
   cpusplit.py SERVER BENCH OUTDIR
 
 Utilisation first (Brendan Gregg's USE method): how busy each CPU was
-while wrk loaded SERVER, and saturation: how much of the time a runnable
-task waited for a CPU. Then that busy time, shared out per request:
+while wrk loaded SERVER, and saturation: how long the server's threads
+waited, runnable, for a CPU. Then that busy time, shared out per request:
 
   the handler          BENCH's BenchmarkHi ns/op: the handler through the
                        router, warm, measured apart (the server is not
@@ -28,6 +28,7 @@ pinning would give each only one, and they share both.
 Environment: DURATION (5s), WRK_CONNECTIONS (50). Prints the report and
 writes OUTDIR/cpusplit.json (what make test checks, and the deck shows).
 """
+import gzip
 import json
 import os
 import re
@@ -81,15 +82,37 @@ def cpu_times():
     return times
 
 
-def cpu_pressure():
-    """Returns the microseconds in which some runnable task waited for a
-    CPU (/proc/pressure/cpu, the "some" line's total), or None where the
-    kernel has no pressure stall information."""
+def run_queue_wait(pid):
+    """Returns the seconds the threads of process pid have spent runnable
+    but waiting for a CPU (the second field of each thread's
+    /proc/PID/task/TID/schedstat), or None where the kernel keeps no
+    scheduler statistics."""
+    total = 0
     try:
-        with open("/proc/pressure/cpu") as file:
-            return int(re.search(r"^some .*total=(\d+)", file.read(), re.M)[1])
-    except (OSError, TypeError):
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{tid}/schedstat") as file:
+                total += int(file.read().split()[1])
+    except (OSError, IndexError, ValueError):
         return None
+    return total / 1e9
+
+
+def irq_time_apart():
+    """Returns whether this kernel counts interrupt and softirq time apart
+    from the tasks they interrupt (CONFIG_IRQ_TIME_ACCOUNTING), from its
+    configuration, or None where the configuration is not readable."""
+    for path in (f"/boot/config-{os.uname().release}", "/proc/config.gz"):
+        try:
+            opener = gzip.open if path.endswith(".gz") else open
+            with opener(path, "rt") as file:
+                text = file.read()
+        except OSError:
+            continue
+        if "CONFIG_IRQ_TIME_ACCOUNTING=y" in text:
+            return True
+        if "CONFIG_IRQ_TIME_ACCOUNTING is not set" in text:
+            return False
+    return None
 
 
 def process_times(pid):
@@ -163,9 +186,9 @@ def measure(server, bench, duration, connections, directory):
     handler = handler_ns(bench, server_cpus)
     process, port = start_server(server, server_cpus, directory)
     try:
-        cpu_before, server_before, pressure_before = cpu_times(), process_times(process.pid), cpu_pressure()
+        cpu_before, server_before, waited_before = cpu_times(), process_times(process.pid), run_queue_wait(process.pid)
         requests, wall, wrk_user, wrk_system, report = run_wrk(port, wrk_cpus, duration, connections)
-        cpu_after, server_after, pressure_after = cpu_times(), process_times(process.pid), cpu_pressure()
+        cpu_after, server_after, waited_after = cpu_times(), process_times(process.pid), run_queue_wait(process.pid)
     finally:
         process.terminate()
         process.wait(timeout=20)
@@ -179,8 +202,7 @@ def measure(server, bench, duration, connections, directory):
         "server_user": server_after[0] - server_before[0],
         "server_system": server_after[1] - server_before[1],
         "wrk_user": wrk_user, "wrk_system": wrk_system, "wrk_report": report,
-        "waited": None if pressure_before is None or pressure_after is None
-        else (pressure_after - pressure_before) / 1e6,
+        "waited": None if waited_before is None or waited_after is None else waited_after - waited_before,
     }
 
 
@@ -192,7 +214,9 @@ def split(m):
     whether this kernel counted interrupts and softirqs inside the
     processes' system times (without CONFIG_IRQ_TIME_ACCOUNTING it
     charges them to whichever task they interrupted, and /proc/stat's irq
-    and softirq count them a second time) rather than apart."""
+    and softirq count them a second time) rather than apart: from the
+    kernel's configuration, or where that is not readable, from whether
+    the tasks and the irq time together exceed the busy time."""
     busy = sum(cpu["busy"] for cpu in m["per_cpu"].values())
     irq = sum(cpu["irq"] for cpu in m["per_cpu"].values())
     handler = min(m["handler_ns"] * 1e-9 * m["requests"], m["server_user"])
@@ -203,7 +227,8 @@ def split(m):
         ("wrk, the load generator (user, and kernel as above)", m["wrk_user"] + m["wrk_system"]),
     ]
     tasks = sum(seconds for _, seconds in rows)
-    irq_inside = tasks + irq > 1.03 * busy
+    apart = irq_time_apart()
+    irq_inside = not apart if apart is not None else tasks + irq > 1.03 * busy
     if not irq_inside:
         rows.append(("kernel, interrupts and softirqs (loopback delivery)", irq))
     rows.append(("the rest (other processes, other kernel work)",
@@ -222,8 +247,10 @@ def report(m, outdir):
           + ", ".join(f"{name} {100 * c['busy'] / max(c['busy'] + c['idle'], 1e-9):.0f}% busy"
                       for name, c in m["per_cpu"].items()))
     if m["waited"] is not None:
-        print(f"saturation: some runnable task waited for a CPU {100 * m['waited'] / m['wall']:.0f}%"
-              " of the time (/proc/pressure/cpu)")
+        print(f"saturation: the server's threads waited {m['waited']:.2f} s for a CPU, runnable,"
+              f" {m['waited'] / m['requests'] * 1e6:.1f} µs per request (schedstat)")
+    else:
+        print("saturation: not here (this kernel keeps no scheduler statistics, schedstat)")
     steal = sum(c["steal"] for c in m["per_cpu"].values())
     if steal > 0.02 * m["wall"] * cpus:
         print(f"  (and {steal:.2f} s stolen by the hypervisor: another guest ran on these CPUs)")

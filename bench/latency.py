@@ -12,25 +12,31 @@ requests at fixed rates instead, with h2load (Debian's nghttp2-client):
 
   h2load --h1 -t 2 -c 50 -m 1 --rps RATE/50 -D SECONDS
 
---rps sends each connection's requests on a schedule; -m 1 keeps one in
-flight per connection, as a browser's keep-alive connection does, and 50
-connections (wrk's) can carry far more than the server answers (more,
+--rps gives each connection a schedule; -m 1 keeps one request in
+flight per connection, as a browser's keep-alive connection does (more,
 HTTP/1.1 pipelining, lets civetweb read many requests in one recv: a
-cheaper workload than wrk's, twice its req/s here). A request due while
-its connection still waits for the last answer is sent late, and h2load
-times it from that late send, as wrk would: so each request is also
-timed from when it was due (offer()). The rates are fractions of the
-closed-loop capacity wrk finds first, up to beyond it, where the queue,
-and the latency from the schedule, grow for as long as the run lasts.
+cheaper workload than wrk's, twice its req/s here). h2load times each
+request from when it sent it, and a request due while its connection
+still waits is sent late: h2load's own latencies leave that wait out,
+the coordinated omission again. What it cannot hide is how many
+requests fell due and were never sent: at the run's end they are the
+queue, and a user arriving then waits at least that queue divided by
+the rate the server answered. The rates are fractions of the
+closed-loop capacity wrk finds first, up to half again beyond it, where
+the queue grows for as long as the run lasts (there is no steady state
+past the knee: a longer run draws it higher).
 
-Prints a table, and writes OUTDIR/latency.json and OUTDIR/latency.png
-(p50 and p99 against the offered rate). Environment: SECONDS_PER_RATE (2).
+h2load's timers fire in bursts (its connections' timers start together),
+so below the knee its own latencies include a burst's wait at the
+server, and the queue at the end is a few requests, not zero.
+
+Prints a table, and writes OUTDIR/latency.json and OUTDIR/latency.png.
+Environment: SECONDS_PER_RATE (2).
 """
 import json
 import os
 import re
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -50,21 +56,8 @@ def percentile(values, fraction):
 
 def offer(port, rate, seconds, log):
     """Offers rate requests a second for seconds. Returns (achieved req/s,
-    failed, latencies from each request's send, latencies from its place
-    in the schedule, how many were due but never sent), the latencies
-    sorted, in ms.
-
-    h2load times a request from when it sent it. Past what the server can
-    keep up with, requests wait unsent, and that wait is what a user
-    arriving on schedule would feel: the k-th request sent (by start time)
-    was due k / rate after the schedule began, so its latency from the
-    schedule is its end less that (as wrk2 corrects for coordinated
-    omission). The schedule's start is the median of the first tenth's
-    starts less their k / rate: h2load sends in bursts (its timer's), and
-    a median does not take the earliest burst for the schedule. A request
-    due but never sent by the run's end is counted as waiting until then,
-    a lower bound: past the knee there is no steady state, and the
-    latency grows with the run's length."""
+    failed, the latencies h2load measured, from each request's send,
+    sorted, in ms; how many requests fell due and were never sent)."""
     if os.path.exists(log):
         os.remove(log)          # h2load appends to its log file
     done = subprocess.run(["h2load", "--h1", "-t", str(THREADS), "-c", str(CONNECTIONS), "-m", str(IN_FLIGHT),
@@ -76,30 +69,22 @@ def offer(port, rate, seconds, log):
         fail(f"h2load failed at {rate:.0f} req/s:\n{done.stdout}{done.stderr}")
     with open(log) as file:
         # start time (µs since the epoch), status, µs until the response ended
-        requests = sorted((int(fields[0]), int(fields[2])) for fields in
-                          (line.split("\t") for line in file) if len(fields) >= 3)
-    if not requests:
+        latencies = sorted(int(fields[2]) / 1000 for fields in (line.split("\t") for line in file)
+                           if len(fields) >= 3)
+    if not latencies:
         fail(f"h2load logged no request at {rate:.0f} req/s")
-    interval = 1e6 / rate
-    early = requests[:max(1, len(requests) // 10)]
-    first = statistics.median(start - k * interval for k, (start, _) in enumerate(early))
-    end = max(start + latency for start, latency in requests)
-    from_send = sorted(latency / 1000 for _, latency in requests)
-    from_schedule = [max(latency, start + latency - (first + k * interval)) / 1000
-                     for k, (start, latency) in enumerate(requests)]
-    due = int((end - first) / interval)
-    from_schedule += [(end - (first + k * interval)) / 1000 for k in range(len(requests), due)]
-    return (float(achieved[1]), int(failed[1]) if failed else 0, from_send, sorted(from_schedule),
-            max(0, due - len(requests)))
+    return float(achieved[1]), int(failed[1]) if failed else 0, latencies, \
+        max(0, round(rate * seconds) - len(latencies))
 
 
 def plot(outdir, title, capacity, rows):
-    """Draws latency.png with gnuplot: p50 and p99 against the offered rate."""
+    """Draws latency.png with gnuplot: against the offered rate, h2load's
+    p50 and p99, and the wait the queue at the run's end means."""
     data = os.path.join(outdir, "latency.dat")
     with open(data, "w") as file:
         for row in rows:
-            file.write(f"{row['offered']:.0f} {row['p50_ms']:.4f} {row['p99_ms']:.4f}"
-                       f" {row['sent_p99_ms']:.4f}\n")
+            queue = f"{row['queue_ms']:.4f}" if row["queue_ms"] > 0 else "NaN"
+            file.write(f"{row['offered']:.0f} {row['p50_ms']:.4f} {row['p99_ms']:.4f} {queue}\n")
     script = f"""
 set terminal pngcairo size 900,600 font "DejaVu Sans,11"
 set output "{os.path.join(outdir, 'latency.png')}"
@@ -111,10 +96,12 @@ set grid
 set key below
 set arrow from {capacity:.0f}, graph 0 to {capacity:.0f}, graph 1 nohead dashtype 2 lc rgb "#777777"
 set label "wrk's closed-loop maximum" at {capacity:.0f}, graph 0.95 left offset 1,0 tc rgb "#555555"
-plot "{data}" using 1:3 with linespoints lw 2 pt 7 lc rgb "#c0392b" title "p99, from when each was due", \\
-     "{data}" using 1:2 with linespoints lw 2 pt 7 lc rgb "#2471a3" title "p50, from when each was due", \\
-     "{data}" using 1:4 with linespoints lw 2 pt 6 dashtype 2 lc rgb "#7d7d7d" \\
-         title "p99, from when h2load sent it (what it reports)"
+plot "{data}" using 1:4 with linespoints lw 2 pt 7 lc rgb "#c0392b" \\
+         title "the wait of a user arriving at the run's end: the queue / the rate answered", \\
+     "{data}" using 1:3 with linespoints lw 2 pt 6 dashtype 2 lc rgb "#7d7d7d" \\
+         title "p99, from when h2load sent each (what it reports)", \\
+     "{data}" using 1:2 with linespoints lw 2 pt 6 lc rgb "#2471a3" \\
+         title "p50, from when h2load sent each"
 """
     done = subprocess.run(["gnuplot"], input=script, capture_output=True, text=True)
     if done.returncode != 0:
@@ -140,34 +127,28 @@ def main(argv):
             print(f"closed-loop capacity: wrk -t2 -c50 -d{seconds}s: {capacity:,.0f} req/s")
             print(f"open loop: h2load --h1 -t {THREADS} -c {CONNECTIONS} -m {IN_FLIGHT} --rps RATE/{CONNECTIONS}"
                   f" -D {seconds}, each rate in turn")
-            print(f"  {'':>25}   from the schedule     from the send")
-            print(f"  {'offered req/s':>14} {'achieved':>10} {'p50 ms':>9} {'p99 ms':>9}"
-                  f" {'p50 ms':>9} {'p99 ms':>9}")
+            print(f"  {'offered req/s':>14} {'answered':>10} {'p50 ms':>9} {'p99 ms':>9}"
+                  f" {'unsent at end':>14} {'its wait ms':>12}")
             rows = []
             for fraction in FRACTIONS:
                 rate = fraction * capacity
-                achieved, failed, sent, scheduled, unsent = offer(port, rate, seconds,
-                                                                  os.path.join(directory, "log"))
-                row = {"offered": rate, "achieved": achieved, "failed": failed, "requests": len(sent),
-                       "unsent": unsent,
-                       "p50_ms": percentile(scheduled, 0.5), "p99_ms": percentile(scheduled, 0.99),
-                       "sent_p50_ms": percentile(sent, 0.5), "sent_p99_ms": percentile(sent, 0.99)}
+                achieved, failed, latencies, unsent = offer(port, rate, seconds,
+                                                            os.path.join(directory, "log"))
+                row = {"offered": rate, "achieved": achieved, "failed": failed, "requests": len(latencies),
+                       "unsent": unsent, "queue_ms": 1000 * unsent / achieved if achieved else 0.0,
+                       "p50_ms": percentile(latencies, 0.5), "p99_ms": percentile(latencies, 0.99)}
                 rows.append(row)
-                note = f"  {unsent:,} never sent" if unsent > 0.01 * len(sent) else ""
-                note += f"  {failed} failed" if failed else ""
                 print(f"  {rate:14,.0f} {achieved:10,.0f} {row['p50_ms']:9.2f} {row['p99_ms']:9.2f}"
-                      f" {row['sent_p50_ms']:9.2f} {row['sent_p99_ms']:9.2f}{note}")
+                      f" {unsent:14,} {row['queue_ms']:12.1f}" + (f"  {failed} failed" if failed else ""))
         finally:
             process.terminate()
             process.wait(timeout=20)
-    floor = rows[0]["p50_ms"] - rows[0]["sent_p50_ms"]
-    print("  from the schedule: what a user arriving on time waits; from the send: what h2load reports,\n"
-          "  which leaves out the wait of a request whose connection was still busy, or never sent\n"
-          "  (counted as waiting until the run's end: past the knee latency grows with the run's length).\n"
-          f"  At the lowest rate the schedule's p50 is {floor:.1f} ms above the send's: h2load's own pacing"
-          " (it\n  sends in bursts), a floor under the schedule's lines")
+    print("  p50, p99: what h2load reports, each request timed from its send, which leaves out the wait\n"
+          "  of one due while its connection was busy. Unsent at end: requests due and never sent, the\n"
+          "  queue; its wait: that queue at the rate answered, what a user arriving then waits at least.\n"
+          "  Past the knee the queue grows for as long as the run lasts.")
     with open(os.path.join(outdir, "latency.json"), "w") as file:
-        json.dump({"capacity": capacity, "seconds": seconds, "floor_ms": floor, "rows": rows}, file, indent=1)
+        json.dump({"capacity": capacity, "seconds": seconds, "rows": rows}, file, indent=1)
     plot(outdir, f"{unit}: latency against the offered rate ({seconds} s per rate)", capacity, rows)
     print(f"wrote {os.path.join(outdir, 'latency.png')}")
     return 0

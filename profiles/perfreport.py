@@ -298,10 +298,10 @@ def stat(csv_path, calls):
     if unsupported:
         hardware = {"cycles", "instructions", "branches", "branch-misses", "cache-references", "cache-misses"}
         none_counted = not any(counters.get(name, {}).get("state") == "counted" for name in hardware)
-        why = ("no hardware counters here: this machine gives perf none, as a virtual machine\n"
-               "  without a virtual PMU does; a laptop has them" if none_counted
-               else "this CPU has no such counter")
-        print(f"not supported: {', '.join(unsupported)}\n  ({why})")
+        if none_counted:
+            print("no hardware counters here (a virtual machine without a PMU): a laptop has them")
+        else:
+            print(f"not supported: {', '.join(unsupported)}\n  (this CPU has no such counter)")
     return 0
 
 
@@ -443,26 +443,7 @@ def c2c_hitm_total(lines):
     return total
 
 
-def variables_at(binary, address):
-    """Returns {offset in address's 64-byte line: variable} from binary's
-    data symbols. The program is position-independent, but loaded at a
-    page boundary: a variable's offset in its page, and so in its line,
-    is the one nm gives."""
-    if not binary:
-        return {}
-    done = subprocess.run(["nm", "-S", "--defined-only", binary], capture_output=True, text=True)
-    line_start = address % 4096 & ~63
-    found = {}
-    for text in done.stdout.splitlines():
-        fields = text.split()
-        if len(fields) == 4 and fields[2] in "bBdD":
-            start, size = int(fields[0], 16) % 4096, int(fields[1], 16)
-            for offset in range(max(start, line_start), min(start + size, line_start + 64)):
-                found.setdefault(offset - line_start, fields[3].split("@")[0])
-    return found
-
-
-def c2c(report_path, binary=None, shown=3):
+def c2c(report_path, shown=3):
     """The c2c subcommand: the lines with the most HITMs, and per offset
     who stored to it and who loaded it with a HITM. Returns 0."""
     with open(report_path) as file:
@@ -479,10 +460,9 @@ def c2c(report_path, binary=None, shown=3):
     print(f"c2c: {total:,} loads found their line modified in another CPU's cache (HITM; on Arm,"
           f" a peer hit);\n  the {min(shown, len(found))} lines with most:")
     for line in found[:shown]:
-        names = variables_at(binary, line["address"])
         print(f"  line {line['address']:#x}: {line['hitm']:,} HITMs")
         for offset, who in sorted(line["offsets"].items()):
-            what = f"{names[offset]} (+{offset:#04x})" if offset in names else f"+{offset:#04x}"
+            what = f"+{offset:#04x}"
             parts = []
             for kind, verb in (("store", "stored to by"), ("hitm", "loaded, HITM, by")):
                 largest = {}        # a symbol's largest share of a column
@@ -494,7 +474,8 @@ def c2c(report_path, binary=None, shown=3):
                         sorted(largest.items(), key=lambda item: -item[1])[:3]))
             print(f"    {what:<24} {'; '.join(parts) or 'neither'}")
     print("  (the shares are of the line's HITMs and of its stores; a false sharing is an offset\n"
-          "   that only loads, next to one that stores, in the same line)")
+          "   that only loads, next to one that stores, in the same line. For a line of the\n"
+          "   program's own variables, the offsets are those of the layout below)")
     return 0
 
 
@@ -627,8 +608,8 @@ def main(argv):
         return flame(*argv[2:])
     if len(argv) == 4 and argv[1] == "stat":
         return stat(argv[2], argv[3])
-    if len(argv) in (3, 4) and argv[1] == "c2c":
-        return c2c(*argv[2:])
+    if len(argv) == 3 and argv[1] == "c2c":
+        return c2c(argv[2])
     if len(argv) == 4 and argv[1] == "topdown":
         return topdown(argv[2], argv[3])
     if len(argv) == 4 and argv[1] == "syscalls":
@@ -636,7 +617,7 @@ def main(argv):
     if len(argv) == 5 and argv[1] == "offcpu":
         return offcpu(argv[2], int(argv[3]), argv[4])
     fail("usage: perfreport.py flame DIR ROOT FOCUS TEMPLATE BINARY | stat CSV CALLS | topdown FILE GROUP"
-         " | c2c REPORT [BINARY]"
+         " | c2c REPORT"
          " | syscalls TRACE REQUESTS | offcpu DIR SERVER-PID REQUESTS")
 
 
