@@ -102,7 +102,7 @@ perf-smoke: $(foreach unit,$(STAGE_UNITS) challenge-given,$(OUT)/$(unit)/bench-u
 hardware-smoke: $(foreach stage,3 5 $(LAST_STAGE),$(OUT)/stage$(stage)/server $(OUT)/stage$(stage)/hi.o) \
                 $(OUT)/stage$(LAST_STAGE)/bench-uncounted \
                 $(OUT)/stage$(LAST_STAGE)/server $(OUT)/stage$(LAST_STAGE)/bench | deps-bench deps-perf
-	@echo "--- the hardware: the counter's cache lines (nm), make visitcount; the live server's CPU split, latency"
+	@echo "--- the hardware: the counter's cache lines, make visitcount; the live server's CPU, latency"
 	@profiles/hardware-smoke.sh $(OUT) $(LAST_STAGE)
 
 SMOKE_RUNS += hardware-smoke
