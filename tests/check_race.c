@@ -170,7 +170,9 @@ END_TEST
 
 /* Through the live server. Several keep-alive clients at once force the
  * handlers to overlap; one client at a time would let civetweb's own
- * locks order them and hide the race. */
+ * locks order them and hide the race. A racy stage gets up to
+ * LIVE_RACE_ROUNDS rounds to show it. */
+#define LIVE_RACE_ROUNDS 3
 START_TEST(test_race_live_server)
 {
     static unsigned long numbers[4 * 200];
@@ -181,18 +183,25 @@ START_TEST(test_race_live_server)
     int status;
 
     tsan_without_aslr();
-    for (int try = 1; server_start(&server, required_environment("HI_SERVER_TSAN"), "0") != 0; try++) {
+    for (int round = 1;; round++) {
+        for (int try = 1; server_start(&server, required_environment("HI_SERVER_TSAN"), "0") != 0; try++) {
+            output = server_stderr(&server);
+            ck_assert_msg(try < TSAN_TRIES && tsan_died_at_start(output),
+                          "%s did not start: %s", getenv("HI_SERVER_TSAN"), start_failure(&server));
+            unlink(server.stderr_path);
+            free(output);
+        }
+        ck_assert_msg(fetch_in_parallel(server.port, 4, 200, numbers) == 0,
+                      "4 clients x 200 requests to the ThreadSanitizer server: the clients could not run");
+        status = server_stop(&server, SIGTERM);
         output = server_stderr(&server);
-        ck_assert_msg(try < TSAN_TRIES && tsan_died_at_start(output),
-                      "%s did not start: %s", getenv("HI_SERVER_TSAN"), start_failure(&server));
         unlink(server.stderr_path);
+        /* A stage's race shows only where two handlers overlap, which on a
+         * machine busy with other work may not happen in one round. */
+        if (!unit_race_reported || status != 0 || round == LIVE_RACE_ROUNDS)
+            break;
         free(output);
     }
-    ck_assert_msg(fetch_in_parallel(server.port, 4, 200, numbers) == 0,
-                  "4 clients x 200 requests to the ThreadSanitizer server: the clients could not run");
-    status = server_stop(&server, SIGTERM);
-    output = server_stderr(&server);
-    unlink(server.stderr_path);
     assert_race_verdict("the ThreadSanitizer server, stopped with SIGTERM,", status, output);
     free(output);
 
