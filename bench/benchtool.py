@@ -123,6 +123,24 @@ def progress(message, interactive):
         print(f"\r{message}", end="", file=sys.stderr, flush=True)
 
 
+def run_rounds(count, binaries, bench_filter, benchtime):
+    """Runs each of binaries once per round, COUNT rounds, in a fresh
+    random order every round (a slow minute on the machine then touches
+    them all a little, not one a lot). Returns each binary's runs,
+    {name: [entry, ...]}, in the order of binaries."""
+    warn_about_count(count)
+    runs = [{} for _ in binaries]
+    interactive = sys.stderr.isatty()
+    for round_number in range(count):
+        progress(f"round {round_number + 1}/{count}", interactive)
+        order = list(range(len(binaries)))
+        random.shuffle(order)
+        for index in order:
+            collect(binaries[index], runs[index], bench_filter, benchtime)
+    print("" if interactive else f"{count} rounds done", file=sys.stderr)
+    return runs
+
+
 # ============================ benchcmp =======================================
 
 def benchcmp(outdir, specs):
@@ -134,17 +152,8 @@ def benchcmp(outdir, specs):
                for i, spec in enumerate(specs)]
     if not os.path.exists(COMPARE_PY):
         fail(f"{COMPARE_PY} is missing; run: make deps (package libbenchmark-tools)")
-    warn_about_count(count)
+    runs = run_rounds(count, [binary for _, binary in columns], bench_filter, benchtime)
     os.makedirs(outdir, exist_ok=True)
-    runs = [{} for _ in columns]
-    interactive = sys.stderr.isatty()
-    for round_number in range(count):
-        progress(f"round {round_number + 1}/{count}", interactive)
-        order = list(range(len(columns)))
-        random.shuffle(order)
-        for index in order:
-            collect(columns[index][1], runs[index], bench_filter, benchtime)
-    print("" if interactive else f"{count} rounds done", file=sys.stderr)
     paths = []
     for (label, binary), binary_runs in zip(columns, runs):
         path = os.path.join(outdir, re.sub(r"\W+", "-", label).strip("-") + ".json")
@@ -182,13 +191,7 @@ def variants(outdir, binary, pairs):
     benchtime = os.environ.get("BENCHTIME") or "0.2s"
     pairs = [pair.split(":", 1) for pair in pairs]
     names = list(dict.fromkeys(name for pair in pairs for name in pair))
-    warn_about_count(count)
-    runs = {}
-    interactive = sys.stderr.isatty()
-    for round_number in range(count):
-        progress(f"round {round_number + 1}/{count}", interactive)
-        collect(binary, runs, "^(" + "|".join(names) + ")$", benchtime)
-    print("" if interactive else f"{count} rounds done", file=sys.stderr)
+    runs = run_rounds(count, [binary], "^(" + "|".join(names) + ")$", benchtime)[0]
     # The JSON names carry the CPU count, as Go's do: BenchmarkHi-2.
     runs = {re.sub(r"-\d+$", "", name): results for name, results in runs.items()}
     missing = [name for name in names if name not in runs]
