@@ -14,6 +14,9 @@
       PNG is a call graph or a chart (graphviz, gnuplot): it must be no
       smaller than a box or two, and hold lines and lettering, drawn
       dark on a light ground, over more than a sliver of it.
+  pictures.py lines PNG NAME=RRGGBB...
+      PNG is a chart of lines (gnuplot): each line, drawn in its colour
+      RRGGBB, must run across at least a third of the picture's width.
 
 Prints one line saying what it found, or "FAIL: ..." and exits 1. A
 file that is a PNG but shows nothing (all white, say) fails: the file
@@ -141,6 +144,25 @@ def check_graph(path):
             f" {100 * inked / total:.1f}% lines and lettering")
 
 
+def near(pixel, colour):
+    """Returns whether a pixel is colour, give or take antialiasing."""
+    return sum(abs(a - b) for a, b in zip(pixel, colour)) < 60
+
+
+def check_lines(path, lines):
+    """Checks a chart's lines, [(name, (r, g, b))]. Returns the line to print."""
+    picture = read_png(path)
+    width, height = picture.size
+    spans = []
+    for name, colour in lines:
+        columns = {x for x in range(width) for y in range(0, height, 2)
+                   if near(picture.getpixel((x, y)), colour)}
+        if len(columns) < width // 3:
+            fail(f"{path}: the {name} line spans {len(columns)} of {width} columns")
+        spans.append(f"{name} {len(columns)}")
+    return f"{path}: columns each line spans, of {width}: {', '.join(spans)}"
+
+
 def main(argv):
     try:
         if len(argv) == 4 and argv[1] == "flame" and argv[3].isdigit():
@@ -153,10 +175,14 @@ def main(argv):
         if len(argv) == 3 and argv[1] == "graph":
             print(check_graph(argv[2]))
             return 0
+        if len(argv) >= 4 and argv[1] == "lines" and all("=" in line for line in argv[3:]):
+            lines = [line.split("=", 1) for line in argv[3:]]
+            print(check_lines(argv[2], [(name, bytes.fromhex(colour)) for name, colour in lines]))
+            return 0
     except (OSError, ValueError) as why:
         fail(f"{argv[2]}: {why}")
-    print("usage: pictures.py flame PNG DEPTH | diff PNG LEVEL red|blue PERCENT | graph PNG",
-          file=sys.stderr)
+    print("usage: pictures.py flame PNG DEPTH | diff PNG LEVEL red|blue PERCENT | graph PNG"
+          " | lines PNG NAME=RRGGBB...", file=sys.stderr)
     return 2
 
 
