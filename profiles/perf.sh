@@ -208,11 +208,7 @@ c2c)
         echo "c2c: SKIPPED: no memory-access sampling on this CPU (perf: ${reason:-no memory events})" >&2
         exit 3
     fi
-    paranoid=$(cat /proc/sys/kernel/perf_event_paranoid 2>/dev/null || echo 2)
-    if [ "$(id -u)" != 0 ] && [ "$paranoid" -gt 1 ]; then
-        echo "c2c: SKIPPED: perf c2c needs perf_event_paranoid <= 1 (it is $paranoid): make perf-allow" >&2
-        exit 3
-    fi
+    perf_allowed c2c memory || exit $?
     # AMD's IBS follows a single process only from Linux 6.2 on: before,
     # the recording fails, and says why.
     if ! BENCH='^BenchmarkHiParallel$' BENCHTIME=$benchtime COUNT=1 \

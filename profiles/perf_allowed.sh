@@ -8,6 +8,8 @@
 #   trace   read the kernel's tracepoints (syscalls, offcpu, the
 #           contention check): root, or paranoid -1 with /sys/kernel/tracing
 #           readable, which `make perf-allow` sets until the next reboot
+#   memory  sample memory accesses with their physical addresses (c2c):
+#           root, or paranoid 1 or below, which `make perf-allow` sets
 # Otherwise it says, in one line that starts with SKIPPED, why and the one
 # command that allows it (and on a second line, indented, the setting it
 # found), and returns 3, so that `make test` reports the run as skipped
@@ -36,6 +38,12 @@ perf_allowed() {
             echo "$what: SKIPPED: perf may not sample your own processes here: make perf-allow" >&2
             echo "  (kernel.perf_event_paranoid = $paranoid; that allows it until the next reboot)" >&2
         fi
+        ;;
+    memory)
+        [ "$(id -u)" = 0 ] && return 0
+        [ "$paranoid" != unknown ] && [ "$paranoid" -le 1 ] && return 0
+        echo "$what: SKIPPED: perf may not record physical addresses here: make perf-allow" >&2
+        echo "  (kernel.perf_event_paranoid = $paranoid; it needs 1 or below)" >&2
         ;;
     trace)
         perf stat -e syscalls:sys_enter_futex -x, -o /dev/null true >/dev/null 2>&1 && return 0
