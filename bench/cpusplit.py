@@ -199,6 +199,8 @@ def measure(server, bench, duration, connections, directory):
     return {
         "requests": requests, "wall": wall, "handler_ns": handler,
         "server_cpus": server_cpus, "wrk_cpus": wrk_cpus, "per_cpu": per_cpu,
+        "busy": sum(cpu["busy"] for cpu in per_cpu.values()),
+        "irq": sum(cpu["irq"] for cpu in per_cpu.values()),
         "server_user": server_after[0] - server_before[0],
         "server_system": server_after[1] - server_before[1],
         "wrk_user": wrk_user, "wrk_system": wrk_system, "wrk_report": report,
@@ -209,16 +211,14 @@ def measure(server, bench, duration, connections, directory):
 # ============================ Report =========================================
 
 def split(m):
-    """Returns (rows, busy, irq_inside): the rows of the split, [(name,
-    seconds)], summing to the busy time of every CPU; that busy time; and
-    whether this kernel counted interrupts and softirqs inside the
+    """Returns (rows, irq_inside): the rows of the split, [(name,
+    seconds)], summing to the busy time of every CPU; and whether this kernel counted interrupts and softirqs inside the
     processes' system times (without CONFIG_IRQ_TIME_ACCOUNTING it
     charges them to whichever task they interrupted, and /proc/stat's irq
     and softirq count them a second time) rather than apart: from the
     kernel's configuration, or where that is not readable, from whether
     the tasks and the irq time together exceed the busy time."""
-    busy = sum(cpu["busy"] for cpu in m["per_cpu"].values())
-    irq = sum(cpu["irq"] for cpu in m["per_cpu"].values())
+    busy, irq = m["busy"], m["irq"]
     handler = min(m["handler_ns"] * 1e-9 * m["requests"], m["server_user"])
     rows = [
         ("the handler (BenchmarkHi: with the router, apart)", handler),
@@ -233,15 +233,15 @@ def split(m):
         rows.append(("kernel, interrupts and softirqs (loopback delivery)", irq))
     rows.append(("the rest (other processes, other kernel work)",
                  max(busy - sum(seconds for _, seconds in rows), 0.0)))
-    return rows, busy, irq_inside
+    return rows, irq_inside
 
 
 def report(m, outdir):
     """Prints the report and writes cpusplit.json. Returns 0."""
     cpus = len(m["per_cpu"])
-    rows, busy, irq_inside = split(m)
+    rows, irq_inside = split(m)
+    busy, irq = m["busy"], m["irq"]
     total = sum(seconds for _, seconds in rows)
-    irq = sum(c["irq"] for c in m["per_cpu"].values())
     per_request = lambda seconds: seconds / m["requests"] * 1e6
     print(f"utilisation: {cpus} CPUs, {m['wall']:.1f} s of wrk: "
           + ", ".join(f"{name} {100 * c['busy'] / max(c['busy'] + c['idle'], 1e-9):.0f}% busy"
